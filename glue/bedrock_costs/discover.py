@@ -1,0 +1,77 @@
+"""Find Bedrock invocation-log objects in the S3 delivery layout.
+
+Bedrock writes ``<prefix>/AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/<file>.json.gz``.
+The same prefix also holds offloaded bodies under ``.../HH/data/`` (also ``.json.gz``!) and a zero-byte
+``amazon-bedrock-logs-permission-check`` marker, which are not log records and must be skipped.
+The ``HH`` folder is the *delivery* hour, not the event hour, so event dates always come from the record.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+_LOG_KEY = re.compile(
+    r"(?:^|/)AWSLogs/(?P<account>[^/]+)/BedrockModelInvocationLogs/(?P<region>[^/]+)/"
+    r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})/(?P<name>[^/]+)$"
+)
+PERMISSION_MARKER = "amazon-bedrock-logs-permission-check"
+
+
+@dataclass(frozen=True, order=True)
+class LogObject:
+    """One delivered log object; ``path`` is a local path or an ``s3://`` URI."""
+
+    path: str
+    size: int
+    account_id: str
+    region: str
+    delivery_hour: datetime
+
+    @property
+    def delivery_date(self) -> date:
+        return self.delivery_hour.date()
+
+
+def parse_log_key(path: str, size: int) -> LogObject | None:
+    """Return the log object a key or path names, or ``None`` for anything that is not a log batch."""
+    match = _LOG_KEY.search(path.replace(os.sep, "/"))
+    if match is None:
+        return None
+    name = match["name"]
+    if name.startswith(PERMISSION_MARKER) or not name.endswith(".json.gz"):
+        return None
+    hour = datetime(int(match["y"]), int(match["m"]), int(match["d"]), int(match["h"]), tzinfo=UTC)
+    return LogObject(path=path, size=size, account_id=match["account"], region=match["region"], delivery_hour=hour)
+
+
+def in_window(obj: LogObject, since: date | None, until: date | None) -> bool:
+    """Whether a delivery hour falls in ``[since, until]`` (inclusive dates, UTC).
+
+    Records are delivered up to about an hour after they happen, so a window ending on ``until`` also
+    reads the first hour of the next day: a record at 23:59 may sit in the next day's 00 folder.
+    """
+    if since is not None and obj.delivery_date < since:
+        return False
+    if until is None:
+        return True
+    return obj.delivery_hour < datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(hours=25)
+
+
+def discover_local(root: str | Path, since: date | None = None, until: date | None = None) -> list[LogObject]:
+    """List log objects under a local folder laid out like the S3 bucket, sorted by path."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"log folder {root} does not exist")
+    found: list[LogObject] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "data")
+        for name in filenames:
+            full = Path(dirpath) / name
+            obj = parse_log_key(str(full), full.stat().st_size)
+            if obj is not None and in_window(obj, since, until):
+                found.append(obj)
+    return sorted(found)

@@ -1,0 +1,1 @@
+"""``bcr``: the command-line face of Bedrock Cost Reporting (demo, etl, generate, pricing, ...)."""

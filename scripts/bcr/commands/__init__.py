@@ -1,0 +1,1 @@
+"""One module per ``bcr`` verb; each exposes ``register(subparsers)``."""

@@ -1,0 +1,10 @@
+"""`bcr etl` (placeholder until its module lands)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("etl", help="(not yet available)")
+    parser.set_defaults(handler=lambda args: 1)
