@@ -1,0 +1,112 @@
+"""Read delivered log objects into one row per line, and check each gzip object arrived whole.
+
+Spark's line reader keeps the lines of a truncated gzip it could decompress (``ignoreCorruptFiles``)
+but says nothing about the damage. The gzip trailer does: its last four bytes hold the uncompressed
+size (mod 2**32), so comparing it with the bytes actually read tells a complete object from a damaged
+one without decompressing anything twice.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from bedrock_costs.discover import LogObject
+
+TailReader = Callable[[Sequence[LogObject]], Mapping[str, bytes]]
+
+
+def source_key(path: str) -> str:
+    """The object key from ``AWSLogs/`` on: the same for an S3 object and its local copy."""
+    index = path.replace("\\", "/").find("AWSLogs/")
+    return path[index:] if index >= 0 else path
+
+
+def read_local_tails(objects: Sequence[LogObject], nbytes: int = 8) -> dict[str, bytes]:
+    """Last ``nbytes`` of each local file, keyed by path."""
+    tails: dict[str, bytes] = {}
+    for obj in objects:
+        with Path(obj.path).open("rb") as handle:
+            if obj.size > nbytes:
+                handle.seek(obj.size - nbytes)
+            tails[obj.path] = handle.read()
+    return tails
+
+
+def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
+    """One row per line: ``source_file``, ``row_id`` (ordered within a file), ``line_bytes``, ``value``.
+
+    Line numbers are derived later from ``row_id`` on the narrow parsed frame (see ``with_line_numbers``)
+    so the raw text, which holds prompts, is read once and never cached.
+    """
+    return spark.read.text([obj.path for obj in objects]).select(
+        F.regexp_extract(F.input_file_name(), r"(AWSLogs/.*)$", 1).alias("source_file"),
+        F.monotonically_increasing_id().alias("row_id"),
+        F.octet_length("value").alias("line_bytes"),
+        "value",
+    )
+
+
+def with_line_numbers(parsed: DataFrame) -> DataFrame:
+    """Add a 1-based ``line_number``: gzip objects are not split, so a file's rows are consecutive ids."""
+    firsts = parsed.groupBy("source_file").agg(F.min("row_id").alias("_first_row"))
+    line = (F.col("row_id") - F.col("_first_row") + 1).alias("line_number")
+    return parsed.join(F.broadcast(firsts), "source_file").select("*", line).drop("_first_row", "row_id")
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """How much of one object was read, against what its gzip trailer promises."""
+
+    source_file: str
+    lines: int
+    bytes_read: int
+    expected_bytes: int | None
+
+    @property
+    def complete(self) -> bool:
+        if self.expected_bytes is None:
+            return False
+        mod = 2**32
+        # Lines are read without their terminator: allow "\n" after every line, after all but the
+        # last, or "\r\n" line endings.
+        candidates = (self.bytes_read + self.lines, self.bytes_read + self.lines - 1, self.bytes_read + 2 * self.lines)
+        return any(c % mod == self.expected_bytes for c in candidates if c >= 0)
+
+    def reason(self) -> str:
+        if self.expected_bytes is None:
+            return "object is too short to be gzip (no trailer)"
+        return (
+            f"gzip stream is damaged or truncated: {self.lines} line(s), {self.bytes_read} bytes could be read "
+            f"but the trailer promises {self.expected_bytes} bytes; complete lines before the damage were kept"
+        )
+
+
+def gzip_expected_size(tail: bytes) -> int | None:
+    """Uncompressed size (mod 2**32) from a gzip trailer, or ``None`` if there is no plausible trailer."""
+    if len(tail) < 8:
+        return None
+    return int(struct.unpack("<I", tail[-4:])[0])
+
+
+def check_files(
+    objects: Sequence[LogObject], tails: Mapping[str, bytes], per_file: Mapping[str, tuple[int, int]]
+) -> list[FileCheck]:
+    """Compare every object's trailer with ``per_file[source_file] = (lines, bytes_read)``."""
+    checks = []
+    for obj in objects:
+        key = source_key(obj.path)
+        lines, bytes_read = per_file.get(key, (0, 0))
+        checks.append(FileCheck(key, lines, bytes_read, gzip_expected_size(tails.get(obj.path, b""))))
+    return checks
+
+
+def per_file_counts(parsed: DataFrame) -> dict[str, tuple[int, int]]:
+    """``source_file -> (lines, bytes)`` over the parsed frame (one small aggregate)."""
+    rows = parsed.groupBy("source_file").agg(F.count(F.lit(1)).alias("n"), F.sum("line_bytes").alias("b")).collect()
+    return {row["source_file"]: (int(row["n"]), int(row["b"] or 0)) for row in rows}

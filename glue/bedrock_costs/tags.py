@@ -1,0 +1,80 @@
+"""Map caller-supplied ``requestMetadata`` keys to the semantic tag columns.
+
+Teams spell the same concept many ways (``TenantID``, ``tenant_id``, ``Tenant-Id``); keys are matched
+after lower-casing and dropping everything but letters and digits, and the first alias in the list wins
+when a request carries several. Tags are untrusted caller input: a reporting dimension, never a key for
+access control.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from bedrock_costs.schemas import SEMANTIC_TAGS
+
+DEFAULT_TAG_ALIASES: dict[str, tuple[str, ...]] = {
+    "tenant": ("TenantID", "tenant", "customer_id", "customer", "org_id"),
+    "application": ("ApplicationID", "application", "app", "app_name", "service"),
+    "cost_center": ("CostCenter", "cost_centre", "billing_code"),
+    "team": ("team", "department", "dept", "business_unit"),
+    "environment": ("environment", "env", "stage"),
+    "end_user": ("user_id", "end_user", "user", "username"),
+}
+
+
+def normalize_key(key: str) -> str:
+    """The form in which metadata keys and aliases are compared."""
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+def parse_tag_aliases(text: str | None) -> dict[str, tuple[str, ...]]:
+    """Read a JSON override like ``{"tenant": ["org", "TenantID"]}`` on top of the defaults.
+
+    Only the columns named are replaced; unknown column names are an error, since a typo would silently
+    leave a column empty.
+    """
+    aliases = dict(DEFAULT_TAG_ALIASES)
+    if not text:
+        return aliases
+    try:
+        override = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"tag aliases are not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    if not isinstance(override, dict):
+        raise ValueError('tag aliases must be a JSON object like {"tenant": ["TenantID", "org"]}')
+    for column, keys in override.items():
+        if column not in SEMANTIC_TAGS:
+            raise ValueError(f"unknown tag column {column!r}; expected one of {', '.join(SEMANTIC_TAGS)}")
+        if isinstance(keys, str):
+            keys = [keys]
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
+            raise ValueError(f"aliases for {column!r} must be a non-empty list of key names")
+        aliases[column] = tuple(keys)
+    return aliases
+
+
+def _sql_normalized(expr: str) -> str:
+    return f"regexp_replace(lower({expr}), '[^a-z0-9]', '')"
+
+
+def semantic_tag_column(metadata: str, aliases: Sequence[str]) -> Column:
+    """The value of the best-ranked alias present in the ``metadata`` map column, else null."""
+    normalized = list(dict.fromkeys(normalize_key(a) for a in aliases))
+    ranks = "array(" + ", ".join(f"'{a}'" for a in normalized) + ")"
+    rank = f"array_position({ranks}, {_sql_normalized('e.key')})"
+    best = (
+        f"aggregate(coalesce(map_entries({metadata}), array()), named_struct('rank', 0L, 'value', cast(null as string)),"
+        f" (acc, e) -> CASE WHEN {rank} > 0 AND (acc.rank = 0 OR {rank} < acc.rank)"
+        f" THEN named_struct('rank', {rank}, 'value', e.value) ELSE acc END, acc -> acc.value)"
+    )
+    return F.nullif(F.trim(F.expr(best)), F.lit(""))
+
+
+def with_semantic_tags(metadata: str, aliases: Mapping[str, Sequence[str]]) -> list[Column]:
+    """One column per semantic tag, named after it."""
+    return [semantic_tag_column(metadata, aliases[name]).alias(name) for name in SEMANTIC_TAGS]
