@@ -52,7 +52,9 @@ def _stream_columns(chunks: Column) -> dict[str, Column]:
 
 def _ttl_1h(details: Column) -> Column:
     one_hour = F.filter(details, lambda d: d.getField("ttl") == "1h")
-    return F.aggregate(one_hour, F.lit(0).cast("long"), lambda acc, d: acc + F.coalesce(d.getField("inputTokens"), F.lit(0)))
+    return F.aggregate(
+        one_hour, F.lit(0).cast("long"), lambda acc, d: acc + F.coalesce(d.getField("inputTokens"), F.lit(0))
+    )
 
 
 def stream_chunks(record: Column) -> Column:

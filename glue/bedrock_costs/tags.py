@@ -68,7 +68,8 @@ def semantic_tag_column(metadata: str, aliases: Sequence[str]) -> Column:
     ranks = "array(" + ", ".join(f"'{a}'" for a in normalized) + ")"
     rank = f"array_position({ranks}, {_sql_normalized('e.key')})"
     best = (
-        f"aggregate(coalesce(map_entries({metadata}), array()), named_struct('rank', 0L, 'value', cast(null as string)),"
+        f"aggregate(coalesce(map_entries({metadata}), array()),"
+        " named_struct('rank', 0L, 'value', cast(null as string)),"
         f" (acc, e) -> CASE WHEN {rank} > 0 AND (acc.rank = 0 OR {rank} < acc.rank)"
         f" THEN named_struct('rank', {rank}, 'value', e.value) ELSE acc END, acc -> acc.value)"
     )

@@ -1,0 +1,278 @@
+"""The ETL run: new log objects in, merged and reconciled tables out.
+
+Every input line ends in exactly one place: a fact row, a dropped duplicate or a quarantined record,
+and ``pipeline_runs`` records the counts so the equation can be checked per run. Runs are incremental
+(objects already processed are skipped) and idempotent (rows merge into their date partitions with the
+row already stored winning over a re-delivery, and partitions are rewritten sorted), so re-running any
+window, or re-reading the same objects, leaves the tables exactly as they were.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from bedrock_costs import storage
+from bedrock_costs.aggregate import conform, daily_costs, invocation_tags
+from bedrock_costs.catalog import PriceRow
+from bedrock_costs.discover import LogObject
+from bedrock_costs.normalize import with_models, with_principals
+from bedrock_costs.parse import REJECT_REASONS, parse_lines
+from bedrock_costs.pricing import price_invocations
+from bedrock_costs.profiles import ResolvedProfile
+from bedrock_costs.read import TailReader, check_files, per_file_counts, read_lines, source_key, with_line_numbers
+from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, PROCESSED_FILES, REJECTED_RECORDS
+from bedrock_costs.tags import DEFAULT_TAG_ALIASES, with_semantic_tags
+
+_DELIVERY_DATE = r"/(\d{4})/(\d{2})/(\d{2})/\d{2}/[^/]+$"
+UNPRICED_STATUSES = ("unresolved_profile", "unknown_model", "unpriced_model", "missing_tokens", "missing_rate")
+
+
+@dataclass(frozen=True)
+class EtlSettings:
+    """What one run does; everything else comes from the data."""
+
+    out: str
+    since: date | None = None
+    until: date | None = None
+    reprocess: bool = False
+    tag_aliases: Mapping[str, Sequence[str]] = field(default_factory=lambda: dict(DEFAULT_TAG_ALIASES))
+
+
+@dataclass
+class RunSummary:
+    """Counts of one run; ``reconciled`` says lines read = rows written + duplicates + rejected lines."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    files_discovered: int = 0
+    files_new: int = 0
+    files_corrupt: int = 0
+    lines_read: int = 0
+    rows_written: int = 0
+    duplicates_dropped: int = 0
+    rejected_lines: int = 0
+    unpriced_rows: int = 0
+    affected_dates: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    corrupt_files: list[str] = field(default_factory=list)
+
+    @property
+    def reconciled(self) -> bool:
+        return self.lines_read == self.rows_written + self.duplicates_dropped + self.rejected_lines
+
+
+@contextmanager
+def _timed(summary: RunSummary, stage: str, progress: Callable[[str], None]) -> Iterator[None]:
+    progress(stage)
+    start = time.perf_counter()
+    yield
+    summary.stage_seconds[stage] = round(time.perf_counter() - start, 3)
+
+
+def new_objects(spark: SparkSession, out: str, objects: Sequence[LogObject], reprocess: bool) -> list[LogObject]:
+    """Objects not yet processed with this size (a rewritten object is read again; duplicates drop)."""
+    if reprocess:
+        return list(objects)
+    state = storage.read_table(spark, storage.table_path(out, storage.STATE), PROCESSED_FILES)
+    done = set() if state is None else {(r.source_file, r.size) for r in state.select("source_file", "size").collect()}
+    return [obj for obj in objects if (source_key(obj.path), obj.size) not in done]
+
+
+def enrich(
+    batch: DataFrame,
+    catalog: Sequence[PriceRow],
+    profiles: Mapping[str, ResolvedProfile],
+    tag_aliases: Mapping[str, Sequence[str]],
+) -> DataFrame:
+    """Parsed requests → ledger rows: model, principal, semantic tags, prices. One row per request."""
+    modelled = with_principals(with_models(batch, profiles))
+    tagged = modelled.select("*", *with_semantic_tags("request_metadata", tag_aliases))
+    return price_invocations(tagged, catalog)
+
+
+def dedupe_batch(accepted: DataFrame) -> DataFrame:
+    """Keep one row per ``request_id`` within the batch: the first by (source_file, line_number)."""
+    first = Window.partitionBy("request_id").orderBy("source_file", "line_number")
+    return accepted.withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n")
+
+
+def _rejected_rows(numbered: DataFrame, corrupt: DataFrame) -> DataFrame:
+    reason = F.create_map(*(F.lit(v) for kv in REJECT_REASONS.items() for v in kv))
+    lines = numbered.where(F.col("reject_reason").isNotNull()).select(
+        "source_file",
+        "line_number",
+        F.col("reject_reason").alias("reason_code"),
+        reason[F.col("reject_reason")].alias("reason"),
+        F.when(F.col("request_id") != "", F.col("request_id")).alias("request_id"),
+    )
+    return lines.unionByName(corrupt)
+
+
+def run_pipeline(
+    spark: SparkSession,
+    objects: Sequence[LogObject],
+    settings: EtlSettings,
+    catalog: Sequence[PriceRow],
+    profiles: Mapping[str, ResolvedProfile],
+    read_tails: TailReader,
+    progress: Callable[[str], None] = lambda _stage: None,
+) -> RunSummary:
+    """Process the objects not seen before and merge them into the tables under ``settings.out``."""
+    started = datetime.now(UTC).replace(microsecond=0)
+    summary = RunSummary(run_id=f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}", started_at=started)
+    summary.files_discovered = len(objects)
+    out = settings.out
+    with _timed(summary, "select new objects", progress):
+        todo = new_objects(spark, out, objects, settings.reprocess)
+    summary.files_new = len(todo)
+    if todo:
+        _process(spark, todo, settings, catalog, profiles, read_tails, summary, progress)
+    summary.finished_at = datetime.now(UTC).replace(microsecond=0)
+    _record_run(spark, settings, summary)
+    return summary
+
+
+def _process(
+    spark: SparkSession,
+    todo: Sequence[LogObject],
+    settings: EtlSettings,
+    catalog: Sequence[PriceRow],
+    profiles: Mapping[str, ResolvedProfile],
+    read_tails: TailReader,
+    summary: RunSummary,
+    progress: Callable[[str], None],
+) -> None:
+    out = settings.out
+    stamp = {"run_id": F.lit(summary.run_id), "ingested_at": F.lit(summary.started_at).cast("timestamp")}
+    with _timed(summary, "read and parse", progress):
+        parsed = parse_lines(read_lines(spark, todo)).cache()
+        counts = per_file_counts(parsed)
+        checks = check_files(todo, read_tails(todo), counts)
+    summary.lines_read = sum(n for n, _ in counts.values())
+    broken = [check for check in checks if not check.complete]
+    summary.files_corrupt = len(broken)
+    summary.corrupt_files = [check.source_file for check in broken]
+    numbered = with_line_numbers(parsed)
+
+    with _timed(summary, "quarantine", progress):
+        corrupt = spark.createDataFrame(
+            [(c.source_file, None, "corrupt_gzip", c.reason(), None) for c in broken],
+            "source_file string, line_number long, reason_code string, reason string, request_id string",
+        )
+        rejected = _rejected_rows(numbered, corrupt).select(
+            "*",
+            *(v.alias(k) for k, v in stamp.items()),
+            F.concat_ws("-", *(F.regexp_extract("source_file", _DELIVERY_DATE, i) for i in (1, 2, 3))).alias(
+                "delivery_date"
+            ),
+        )
+        rejected = conform(rejected, REJECTED_RECORDS).cache()
+        reasons = rejected.groupBy("reason_code").count().collect()
+        summary.rejects_by_reason = {r["reason_code"]: int(r["count"]) for r in reasons}
+        summary.rejected_lines = sum(n for code, n in summary.rejects_by_reason.items() if code != "corrupt_gzip")
+        _merge_rejected(spark, out, rejected)
+
+    with _timed(summary, "dedupe and price", progress):
+        accepted = numbered.where(F.col("reject_reason").isNull()).withColumn(
+            "usage_date", F.date_format("event_time", "yyyy-MM-dd")
+        )
+        batch = dedupe_batch(accepted).cache()
+        batch_rows = batch.count()
+        in_batch_duplicates = summary.lines_read - summary.rejected_lines - batch_rows
+        ledger = conform(
+            enrich(batch, catalog, profiles, settings.tag_aliases).select("*", *(v.alias(k) for k, v in stamp.items())),
+            INVOCATIONS,
+        )
+        summary.affected_dates = storage.dates_in(batch, "usage_date")
+
+    with _timed(summary, "merge invocations", progress):
+        root = storage.table_path(out, "invocations")
+        existing = storage.read_partitions(spark, root, INVOCATIONS, "usage_date", summary.affected_dates)
+        before = storage.count_where(existing)
+        merged = (
+            ledger
+            if existing is None
+            else existing.unionByName(ledger.join(existing.select("request_id"), "request_id", "left_anti"))
+        )
+        storage.replace_partitions(merged, root, "usage_date", ["event_time", "request_id"])
+        final = storage.read_partitions(spark, root, INVOCATIONS, "usage_date", summary.affected_dates)
+        assert final is not None
+        summary.rows_written = final.count() - before
+        summary.duplicates_dropped = in_batch_duplicates + (batch_rows - summary.rows_written)
+        summary.unpriced_rows = storage.count_where(
+            final, (F.col("run_id") == summary.run_id) & F.col("pricing_status").isin(*UNPRICED_STATUSES)
+        )
+
+    with _timed(summary, "aggregate", progress):
+        storage.replace_partitions(
+            daily_costs(final), storage.table_path(out, "daily_costs"), "usage_date", ["account_id", "model_id"]
+        )
+        storage.replace_partitions(
+            invocation_tags(final),
+            storage.table_path(out, "invocation_tags"),
+            "usage_date",
+            ["tag_key", "tag_value", "request_id"],
+        )
+
+    processed = spark.createDataFrame(
+        [(source_key(o.path), o.size, summary.run_id, source_key(o.path) in summary.corrupt_files) for o in todo],
+        PROCESSED_FILES,
+    )
+    storage.append(
+        processed.withColumn("run_date", F.lit(summary.started_at.date().isoformat())),
+        storage.table_path(out, storage.STATE),
+        "run_date",
+    )
+    parsed.unpersist()
+    batch.unpersist()
+    rejected.unpersist()
+
+
+def _merge_rejected(spark: SparkSession, out: str, rejected: DataFrame) -> None:
+    """Rejects merge like facts, keyed by (file, line, reason), so re-reading a file adds nothing."""
+    dates = storage.dates_in(rejected, "delivery_date")
+    if not dates:
+        return
+    root = storage.table_path(out, "rejected_records")
+    existing = storage.read_partitions(spark, root, REJECTED_RECORDS, "delivery_date", dates)
+    key = ["source_file", "line_number", "reason_code"]
+    merged = rejected
+    if existing is not None:
+        fresh = rejected.join(existing.select(*key), [rejected[k].eqNullSafe(existing[k]) for k in key], "left_anti")
+        merged = existing.unionByName(fresh)
+    storage.replace_partitions(merged, root, "delivery_date", ["source_file", "line_number"])
+
+
+def _record_run(spark: SparkSession, settings: EtlSettings, summary: RunSummary) -> None:
+    row = (
+        summary.run_id,
+        summary.started_at,
+        summary.finished_at,
+        settings.since.isoformat() if settings.since else None,
+        settings.until.isoformat() if settings.until else None,
+        summary.files_discovered,
+        summary.files_new,
+        summary.files_corrupt,
+        summary.lines_read,
+        summary.rows_written,
+        summary.duplicates_dropped,
+        summary.rejected_lines,
+        summary.unpriced_rows,
+        summary.reconciled,
+        summary.affected_dates,
+        summary.stage_seconds,
+        summary.started_at.date().isoformat(),
+    )
+    storage.append(
+        spark.createDataFrame([row], PIPELINE_RUNS), storage.table_path(settings.out, "pipeline_runs"), "run_date"
+    )

@@ -1,0 +1,157 @@
+"""Stage: price every request against the effective-dated catalog, per token class, in exact decimals.
+
+The catalog lookup (``catalog.find_price``) runs once per distinct (model, region, scope, tier, day,
+context band) in the driver; Spark only joins the result. Costs are ``tokens × USD per token`` in
+``DECIMAL(38,18)``: a single Nova Micro token costs 3.5e-8 USD, and sums over millions of requests stay
+exact. A request that cannot be priced keeps null costs and says why in ``pricing_status``; it is never
+a silent $0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from bedrock_costs.catalog import PriceRow, find_price
+from bedrock_costs.lookup import join_lookup
+from bedrock_costs.schemas import COST, RATE
+
+PER_MILLION = Decimal(1_000_000)
+NOT_TOKEN_PRICED_SCOPES = ("provisioned", "custom", "imported")
+
+# Why a request has (or lacks) a cost, in order of precedence.
+PRICING_STATUSES = {
+    "priced": "priced from the catalog",
+    "not_billed": "the call failed (errorCode); failed calls are not billed",
+    "not_token_priced": "provisioned, custom, imported or reserved-tier capacity is billed by the hour",
+    "unresolved_profile": "application inference profile missing from the profile map",
+    "unknown_model": "modelId could not be read",
+    "unpriced_model": "no catalog row for this model, region, scope, tier and date",
+    "missing_tokens": "the record carries no input token count",
+    "missing_rate": "the catalog row has no rate for a token class this request used",
+}
+
+_RATE_FIELDS = (
+    ("input", "usd_per_1m_input"),
+    ("output", "usd_per_1m_output"),
+    ("cache_read", "usd_per_1m_cache_read"),
+    ("cache_write_5m", "usd_per_1m_cache_write_5m"),
+    ("cache_write_1h", "usd_per_1m_cache_write_1h"),
+)
+_PRICE_COLUMNS = T.StructType(
+    [T.StructField("price_key", T.StringType())] + [T.StructField(f"_rate_{name}", RATE) for name, _ in _RATE_FIELDS]
+)
+
+
+def prompt_tokens() -> Column:
+    """Prompt size that decides a long-context tier: uncached input + cache read + cache write."""
+    return F.coalesce(F.col("input_tokens"), F.lit(0)) + F.col("cache_read_tokens") + F.col("cache_write_tokens")
+
+
+def context_band(prompt: Column, thresholds: Sequence[int]) -> Column:
+    """The largest catalog threshold the prompt exceeds (0 if none): all a lookup needs to know of it."""
+    band: Column = F.lit(0)
+    for threshold in sorted(set(thresholds)):
+        if threshold > 0:
+            band = F.when(prompt > threshold, F.lit(threshold)).otherwise(band)
+    return band
+
+
+def per_token(rate_per_million: Decimal | None) -> Decimal | None:
+    return None if rate_per_million is None else rate_per_million / PER_MILLION
+
+
+def _cost(tokens: Column, rate: Column) -> Column:
+    """tokens × rate, exact; zero tokens cost zero even where the class has no rate."""
+    exact = tokens.cast(T.DecimalType(12, 0)) * rate
+    return F.when(tokens == 0, F.lit(0).cast(COST)).otherwise(exact.cast(COST))
+
+
+def _status(rate_missing: Column) -> Column:
+    scope = F.col("inference_scope")
+    return (
+        F.when(F.col("status") == "error", "not_billed")
+        .when(scope.isin(*NOT_TOKEN_PRICED_SCOPES) | (F.col("service_tier") == "reserved"), "not_token_priced")
+        .when(scope == "application", "unresolved_profile")
+        .when(F.col("model_id").isNull(), "unknown_model")
+        .when(F.col("price_key").isNull(), "unpriced_model")
+        .when(F.col("input_tokens").isNull(), "missing_tokens")
+        .when(rate_missing, "missing_rate")
+        .otherwise("priced")
+    )
+
+
+def price_invocations(df: DataFrame, catalog: Sequence[PriceRow]) -> DataFrame:
+    """Add ``pricing_status``, ``price_key`` and the cost columns. Grain unchanged: one row per request.
+
+    Expects the token classes, ``model_id``, ``region``, ``inference_scope``, ``service_tier``,
+    ``status`` and ``usage_date``. USD.
+    """
+    token_rows = [row for row in catalog if row.unit == "token"]
+    banded = df.withColumn("_band", context_band(prompt_tokens(), [row.prompt_tokens_above for row in token_rows]))
+
+    def compute(*key: object) -> tuple[object, ...]:
+        model_id, region, scope, tier, day, band = key
+        row = None
+        if model_id and region and scope and tier and day:
+            row = find_price(
+                token_rows,
+                model_id=str(model_id),
+                region=str(region),
+                scope=str(scope),
+                service_tier=str(tier),
+                on=date.fromisoformat(str(day)),
+                # Any count above the band's threshold selects the same rows as the real prompt size.
+                prompt_tokens=int(band) + 1 if band else 0,
+            )
+        if row is None:
+            return (None,) * (1 + len(_RATE_FIELDS))
+        return (row.price_key, *(per_token(getattr(row, field)) for _, field in _RATE_FIELDS))
+
+    keys = ["model_id", "region", "inference_scope", "service_tier", "usage_date", "_band"]
+    priced = join_lookup(banded, keys, compute, _PRICE_COLUMNS)
+
+    uncached = F.coalesce(F.col("input_tokens"), F.lit(0))
+    output = F.coalesce(F.col("output_tokens"), F.lit(0))
+    read, write, write_1h = F.col("cache_read_tokens"), F.col("cache_write_tokens"), F.col("cache_write_1h_tokens")
+    write_5m = write - write_1h
+    rate = {name: F.col(f"_rate_{name}") for name, _ in _RATE_FIELDS}
+    rate_missing = (
+        rate["input"].isNull()
+        | ((output > 0) & rate["output"].isNull())
+        | ((read > 0) & rate["cache_read"].isNull())
+        | ((write_5m > 0) & rate["cache_write_5m"].isNull())
+        | ((write_1h > 0) & rate["cache_write_1h"].isNull())
+    )
+    status = _status(rate_missing)
+    costs = {
+        "input_cost": _cost(uncached, rate["input"]),
+        "cache_read_cost": _cost(read, rate["cache_read"]),
+        "cache_write_cost": (_cost(write_5m, rate["cache_write_5m"]) + _cost(write_1h, rate["cache_write_1h"])).cast(
+            COST
+        ),
+        "output_cost": _cost(output, rate["output"]),
+    }
+    total = (costs["input_cost"] + costs["cache_read_cost"] + costs["cache_write_cost"] + costs["output_cost"]).cast(
+        COST
+    )
+    savings = _cost(read, rate["input"] - F.coalesce(rate["cache_read"], rate["input"]))
+    zero = F.lit(0).cast(COST)
+    null = F.lit(None).cast(COST)
+    columns = {**costs, "total_cost": total, "cache_savings": savings}
+    result = priced.withColumn("pricing_status", status)
+    for name, value in columns.items():
+        result = result.withColumn(
+            name,
+            F.when(F.col("pricing_status") == "priced", value)
+            .when(F.col("pricing_status") == "not_billed", zero)
+            .otherwise(null),
+        )
+    return result.withColumn("price_key", F.when(F.col("pricing_status") == "priced", F.col("price_key"))).drop(
+        "_band", *(f"_rate_{name}" for name, _ in _RATE_FIELDS)
+    )
