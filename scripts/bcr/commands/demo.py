@@ -1,10 +1,42 @@
-"""`bcr demo` (placeholder until its module lands)."""
+"""`bcr demo`: generate sample logs, run the ETL on them and print where the money went."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
+from pathlib import Path
+
+from bcr.commands.etl import add_run_arguments, run_etl
+from bcr.errors import UsageError
+from bcr.generate import generate_logs
+from bcr.report import print_costs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("demo", help="(not yet available)")
-    parser.set_defaults(handler=lambda args: 1)
+    parser = sub.add_parser(
+        "demo",
+        help="generate sample logs, price them and print a cost summary (no AWS needed)",
+        description="End to end on built-in sample data: writes logs in the S3 delivery layout, runs the ETL "
+        "and prints spend by model, tenant and caller.",
+    )
+    parser.add_argument("--dir", type=Path, default=Path("bcr-demo"), help="working folder (default: ./bcr-demo)")
+    parser.add_argument("--records", type=int, default=5000, help="sample requests to generate (default 5000)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed for the sample data")
+    add_run_arguments(parser)
+    parser.set_defaults(handler=_run, profiles=None)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.records < 1:
+        raise UsageError("--records must be at least 1")
+    logs, out = args.dir / "logs", args.dir / "tables"
+    shutil.rmtree(out, ignore_errors=True)
+    result = generate_logs(logs, records=args.records, seed=args.seed, corrupt=True)
+    print(f"generated {result.unique_requests} requests in {result.files} log objects under {logs}")
+    if args.profiles is None:
+        args.profiles = logs / "inference_profiles.json"
+    summary = run_etl(args, str(logs), str(out))
+    from bedrock_costs.spark import local_session  # the session run_etl started
+
+    print_costs(local_session(), str(out.resolve()))
+    return 0 if summary.reconciled else 1

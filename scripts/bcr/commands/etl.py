@@ -1,10 +1,149 @@
-"""`bcr etl` (placeholder until its module lands)."""
+"""`bcr etl`: run the cost ETL on local logs, or on S3 logs downloaded into a local cache first."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bcr.errors import UsageError
+from bcr.report import print_run
+from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError, PriceRow, load_catalog
+from bedrock_costs.discover import LogObject, discover_local
+from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
+from bedrock_costs.profiles import ProfileError, ResolvedProfile, load_profile_file
+from bedrock_costs.read import read_local_tails
+from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, parse_s3_uri
+from bedrock_costs.tags import parse_tag_aliases
+
+DEFAULT_CACHE = Path.home() / ".cache" / "bcr" / "s3"
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from None
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `bcr etl` and `bcr demo`."""
+    parser.add_argument("--pricing", type=Path, default=DEFAULT_CATALOG, help="price catalog CSV (default: shipped)")
+    parser.add_argument("--profiles", type=Path, help="application inference profiles JSON (bcr profiles fetch)")
+    parser.add_argument(
+        "--tag-aliases",
+        help='JSON overriding which requestMetadata keys feed a tag column, e.g. \'{"tenant": ["org"]}\'',
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("etl", help="(not yet available)")
-    parser.set_defaults(handler=lambda args: 1)
+    parser = sub.add_parser(
+        "etl",
+        help="price Bedrock invocation logs into cost tables",
+        description="Read Bedrock model invocation logs (S3 delivery layout), price every request and merge "
+        "the results into Parquet tables. Only objects not processed before are read.",
+    )
+    parser.add_argument("--logs", required=True, help="folder laid out like the log bucket, or s3://bucket/prefix")
+    parser.add_argument("--out", required=True, help="folder for the tables (created if missing)")
+    parser.add_argument("--since", type=_day, help="first delivery date to read (UTC, inclusive)")
+    parser.add_argument("--until", type=_day, help="last date to read (UTC, inclusive; its late deliveries too)")
+    parser.add_argument("--reprocess", action="store_true", help="read objects again even if already processed")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="local cache for S3 objects")
+    add_run_arguments(parser)
+    parser.set_defaults(handler=_run)
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[list[PriceRow], dict[str, ResolvedProfile], dict[str, Any]]:
+    """Catalog, profile map and tag aliases, each failing with one line that names the file."""
+    if not args.pricing.is_file():
+        raise UsageError(f"--pricing: {args.pricing} does not exist")
+    try:
+        catalog = load_catalog(args.pricing)
+    except CatalogError as exc:
+        raise UsageError(f"--pricing: {exc}") from exc
+    try:
+        profiles = load_profile_file(args.profiles) if args.profiles else {}
+    except ProfileError as exc:
+        raise UsageError(f"--profiles: {exc}") from exc
+    try:
+        aliases = parse_tag_aliases(args.tag_aliases)
+    except ValueError as exc:
+        raise UsageError(f"--tag-aliases: {exc}") from exc
+    return catalog, profiles, aliases
+
+
+def _s3_client() -> Any:
+    import boto3  # only S3 runs need it
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(connect_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"}))
+
+
+def fetch_s3_logs(uri: str, cache: Path, since: date | None, until: date | None) -> list[LogObject]:
+    """List the window's objects in S3 and mirror the missing ones into ``cache``."""
+    try:
+        parse_s3_uri(uri)
+        client = _s3_client()
+        objects = list_log_objects(client, uri, since, until)
+        print(f"[etl] {len(objects)} log objects in {uri}; syncing to {cache}", file=sys.stderr)
+        return download_objects(client, objects, cache, progress=_download_progress)
+    except ValueError as exc:
+        raise UsageError(f"--logs: {exc}") from exc
+    except SourceError as exc:
+        raise UsageError(f"--logs: {exc}") from exc
+
+
+def _download_progress(done: int, total: int) -> None:
+    if total and (done == total or done % max(1, total // 10) == 0):
+        print(f"[etl] downloaded {done}/{total}", file=sys.stderr)
+
+
+def find_objects(logs: str, cache: Path, since: date | None, until: date | None) -> list[LogObject]:
+    if logs.startswith("s3://"):
+        return fetch_s3_logs(logs, cache, since, until)
+    try:
+        return discover_local(logs, since, until)
+    except FileNotFoundError as exc:
+        raise UsageError(f"--logs: {exc}") from exc
+
+
+def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
+    """Shared by `bcr etl` and `bcr demo`: inputs, session, pipeline, printed run summary."""
+    since, until = getattr(args, "since", None), getattr(args, "until", None)
+    if since and until and since > until:
+        raise UsageError(f"--since {since} is after --until {until}")
+    catalog, profiles, aliases = load_inputs(args)
+    objects = find_objects(logs, getattr(args, "cache", DEFAULT_CACHE), since, until)
+    if not objects:
+        print(f"[etl] no Bedrock log objects found under {logs}", file=sys.stderr)
+    from bedrock_costs.spark import local_session  # start the JVM only once inputs are valid
+
+    start = time.perf_counter()
+    spark = local_session()
+    print(f"[etl] Spark ready in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    settings = EtlSettings(
+        out=str(Path(out).resolve()),
+        since=since,
+        until=until,
+        reprocess=getattr(args, "reprocess", False),
+        tag_aliases=aliases,
+    )
+    summary = run_pipeline(
+        spark,
+        objects,
+        settings,
+        catalog,
+        profiles,
+        read_local_tails,
+        progress=lambda stage: print(f"[etl] {stage}", file=sys.stderr),
+    )
+    print_run(summary, settings.out)
+    return summary
+
+
+def _run(args: argparse.Namespace) -> int:
+    summary = run_etl(args, args.logs, args.out)
+    return 0 if summary.reconciled else 1
