@@ -40,6 +40,9 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
     builder = (
         SparkSession.builder.master(f"local[{cores or '*'}]")
         .appName(app_name)
+        # Local mode talks to itself only: keep the driver on loopback.
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2))))

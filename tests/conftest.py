@@ -1,0 +1,39 @@
+"""Shared fixtures: one local SparkSession per test run, and one generated log corpus."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Fake credentials and a region so no test can reach a real AWS account by accident.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """The process-wide local session (the CLI reuses it); tests must not stop it."""
+    from bedrock_costs.spark import local_session
+
+    yield local_session(app_name="bcr-tests", cores=2)
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated log bucket with every record shape, duplicates and corrupt input."""
+    from bcr.generate import generate_logs
+
+    root = tmp_path_factory.mktemp("corpus")
+    generate_logs(root, records=1500, seed=11, corrupt=True)
+    return root
