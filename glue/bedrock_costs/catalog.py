@@ -224,9 +224,9 @@ def _row_problems(row: PriceRow) -> list[str]:
         problems += _token_row_problems(row)
     elif row.unit in UNITS:
         if row.usd_per_unit is None:
-            problems.append(f"a {row.unit} row needs usd_per_unit")
+            problems.append(f"{row.unit} rows need usd_per_unit")
         if any(getattr(row, name) is not None for name in TOKEN_RATES) or row.prompt_tokens_above:
-            problems.append(f"a {row.unit} row takes no token rates and no prompt_tokens_above")
+            problems.append(f"{row.unit} rows take no token rates and no prompt_tokens_above")
     return problems
 
 
@@ -238,7 +238,7 @@ def _token_row_problems(row: PriceRow) -> list[str]:
         problems.append("a token row needs usd_per_1m_input")
     if row.usd_per_unit is not None:
         problems.append("a token row takes no usd_per_unit")
-    if inp is not None and out and out * 100 < inp:
+    if inp is not None and out is not None and 0 < out * 100 < inp:
         problems.append(f"implausible: output {out} is more than 100x cheaper than input {inp}")
     if inp is not None and read is not None and read > inp:
         problems.append(f"implausible: cache read {read} above input {inp}")
@@ -284,7 +284,7 @@ def _tier_problems(rows: Sequence[PriceRow]) -> list[str]:
             line = first_line[(model_id, region, scope, tier)]
             if 0 not in present:
                 problems.append(f"line {line}: {model_id} {region} {scope} {tier} has no base row (threshold 0)")
-            for missing in sorted(fallback - present):
+            for missing in sorted(fallback - present - {0}):
                 problems.append(
                     f"line {line}: {model_id} {region} {scope} {tier} lacks the prompt_tokens_above {missing} "
                     "row that '*' has"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 # Longest first so "us-gov." is not read as "us.".
-GEO_PREFIXES = ("us-gov", "apac", "us", "eu", "jp", "au", "ca")
+GEO_PREFIXES = ("us-gov", "apac", "us", "eu", "jp", "au", "ca", "in")
 GLOBAL_PREFIX = "global"
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:(?P<region>[^:]*):(?P<account>[^:]*):(?P<kind>[a-z-]+)/(?P<rest>.+)$")
