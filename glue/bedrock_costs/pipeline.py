@@ -101,9 +101,16 @@ def enrich(
 
 
 def dedupe_batch(accepted: DataFrame) -> DataFrame:
-    """Keep one row per ``request_id`` within the batch: the first by (source_file, line_number)."""
+    """Keep one row per ``request_id`` within the batch: the first by (source_file, line_number).
+
+    Re-deliveries are rare, so only the ids seen more than once are ranked; the wide rows of everything
+    else never move through a shuffle.
+    """
+    repeated = accepted.groupBy("request_id").count().where("count > 1").select("request_id")
+    candidates = accepted.join(F.broadcast(repeated), "request_id").select("request_id", "source_file", "line_number")
     first = Window.partitionBy("request_id").orderBy("source_file", "line_number")
-    return accepted.withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n")
+    losers = candidates.withColumn("_n", F.row_number().over(first)).where("_n > 1").drop("_n")
+    return accepted.join(F.broadcast(losers), ["request_id", "source_file", "line_number"], "left_anti")
 
 
 def _rejected_rows(numbered: DataFrame, corrupt: DataFrame) -> DataFrame:

@@ -17,6 +17,8 @@ PIPELINE_CONF = {
     "spark.sql.files.ignoreCorruptFiles": "true",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.compression.codec": "snappy",
+    # Listing thousands of small log objects must not become one Spark task per object.
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "16",
 }
 
 
@@ -48,6 +50,8 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
         .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2))))
         .config("spark.driver.memory", os.environ.get("BCR_DRIVER_MEMORY", "4g"))
         .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        # Local files are listed faster by the driver than by a Spark job.
+        .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
         .config("spark.local.dir", str(scratch / "local"))
         .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
     )
