@@ -68,7 +68,9 @@ def discover_local(root: str | Path, since: date | None = None, until: date | No
         raise FileNotFoundError(f"log folder {root} does not exist")
     found: list[LogObject] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d != "data")
+        # An hour folder's data/ holds offloaded bodies, not log batches: do not even list it.
+        hour_folder = re.fullmatch(r"\d{2}", Path(dirpath).name) is not None
+        dirnames[:] = sorted(d for d in dirnames if not (hour_folder and d == "data"))
         for name in filenames:
             full = Path(dirpath) / name
             obj = parse_log_key(str(full), full.stat().st_size)

@@ -15,6 +15,8 @@ GEO_PREFIXES = ("us-gov", "apac", "us", "eu", "jp", "au", "ca", "in")
 GLOBAL_PREFIX = "global"
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:(?P<region>[^:]*):(?P<account>[^:]*):(?P<kind>[a-z-]+)/(?P<rest>.+)$")
+# Bedrock Marketplace models run on SageMaker endpoints, billed by instance hours.
+_MARKETPLACE = re.compile(r"^arn:aws[a-z-]*:sagemaker:[^:]*:[^:]*:endpoint/.+$")
 # Billed by the hour or by compute units, never at on-demand token rates.
 _NOT_TOKEN_PRICED = {
     "provisioned-model": "provisioned",
@@ -31,7 +33,7 @@ class NormalizedModel:
     model_id: str | None
     model_provider: str | None
     model_name: str | None
-    inference_scope: str  # in_region | geo | global | application | provisioned | custom | imported | unknown
+    inference_scope: str  # in_region|geo|global|application|provisioned|custom|imported|marketplace|unknown
     geo: str | None = None
     inference_profile_id: str | None = None
 
@@ -67,7 +69,11 @@ def normalize_model_id(raw: str | None) -> NormalizedModel:
     raw = (raw or "").strip()
     if not raw:
         return NormalizedModel(None, None, None, "unknown")
+    if _MARKETPLACE.match(raw):
+        return NormalizedModel(None, None, None, "marketplace", inference_profile_id=raw.rpartition("/")[2])
     arn = _ARN.match(raw)
+    if arn is None and raw.startswith("arn:"):
+        return NormalizedModel(None, None, None, "unknown")
     if arn is None:
         scope, geo, base = _split_profile(raw)
         return _base(base, scope, geo, raw if scope != "in_region" else None)

@@ -153,12 +153,23 @@ def request_columns(record: Column, chunks: Column) -> list[Column]:
     ]
 
 
-def _reject_reason(record: Column, blank: Column) -> Column:
+def _trailing_content(value: Column) -> Column:
+    """Whether text follows the first JSON object: ``from_json`` would silently ignore it.
+
+    A line must end with the record's closing brace, and a second record glued on (``}{"timestamp":``)
+    cannot be hidden inside the first: there an unescaped quote after ``{`` would have closed a string.
+    """
+    trimmed = F.rtrim(value)
+    glued = F.instr(value, '}{"timestamp"') + F.instr(value, '}{"schemaType"')
+    return (F.substring(trimmed, -1, 1) != "}") | (glued > 0)
+
+
+def _reject_reason(record: Column, blank: Column, trailing: Column) -> Column:
     corrupt = record._corrupt_record.isNotNull()
     request_id = F.trim(record.requestId)
     return (
         F.when(blank, "blank_line")
-        .when(corrupt & request_id.isNull(), "malformed_json")
+        .when(trailing | (corrupt & request_id.isNull()), "malformed_json")
         .when(corrupt, "invalid_field_type")
         .when(record.schemaType.isNotNull() & (record.schemaType != "ModelInvocationLog"), "not_invocation_log")
         .when(request_id.isNull() | (request_id == ""), "missing_request_id")
@@ -177,13 +188,19 @@ def parse_lines(lines: DataFrame) -> DataFrame:
     record = F.from_json(renamed, LOG_RECORD, {"columnNameOfCorruptRecord": "_corrupt_record"})
     # Three projections so that each parse runs once: Spark does not inline a costly expression
     # (from_json) that is referenced several times.
+    blank = F.col("value").rlike(r"^\s*$")
     staged = lines.select(
-        "source_file", "row_id", "line_bytes", (F.trim("value") == "").alias("_blank"), record.alias("_r")
+        "source_file",
+        "row_id",
+        "line_bytes",
+        blank.alias("_blank"),
+        _trailing_content(F.col("value")).alias("_trailing"),
+        record.alias("_r"),
     ).withColumn("_chunks", stream_chunks(F.col("_r")))
     return staged.select(
         "source_file",
         "row_id",
         "line_bytes",
-        _reject_reason(F.col("_r"), F.col("_blank")).alias("reject_reason"),
+        _reject_reason(F.col("_r"), F.col("_blank"), F.col("_trailing")).alias("reject_reason"),
         *request_columns(F.col("_r"), F.col("_chunks")),
     )

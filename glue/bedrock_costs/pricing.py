@@ -22,13 +22,13 @@ from bedrock_costs.lookup import join_lookup
 from bedrock_costs.schemas import COST, RATE
 
 PER_MILLION = Decimal(1_000_000)
-NOT_TOKEN_PRICED_SCOPES = ("provisioned", "custom", "imported")
+NOT_TOKEN_PRICED_SCOPES = ("provisioned", "custom", "imported", "marketplace")
 
 # Why a request has (or lacks) a cost, in order of precedence.
 PRICING_STATUSES = {
     "priced": "priced from the catalog",
     "not_billed": "the call failed (errorCode); failed calls are not billed",
-    "not_token_priced": "provisioned, custom, imported or reserved-tier capacity is billed by the hour",
+    "not_token_priced": "provisioned, custom, imported, Marketplace or reserved capacity is billed by the hour",
     "unresolved_profile": "application inference profile missing from the profile map",
     "unknown_model": "modelId could not be read",
     "unpriced_model": "no catalog row for this model, region, scope, tier and date",
@@ -66,10 +66,15 @@ def per_token(rate_per_million: Decimal | None) -> Decimal | None:
     return None if rate_per_million is None else rate_per_million / PER_MILLION
 
 
+# One cost term: 17 integer digits, 18 decimals. Four terms add up to at most DECIMAL(38,18), so Spark never
+# has to drop decimals from a sum (it would from two DECIMAL(38,18) operands).
+TERM = T.DecimalType(35, 18)
+
+
 def _cost(tokens: Column, rate: Column) -> Column:
     """tokens × rate, exact; zero tokens cost zero even where the class has no rate."""
     exact = tokens.cast(T.DecimalType(12, 0)) * rate
-    return F.when(tokens == 0, F.lit(0).cast(COST)).otherwise(exact.cast(COST))
+    return F.when(tokens == 0, F.lit(0).cast(TERM)).otherwise(exact.cast(TERM))
 
 
 def _status(rate_missing: Column) -> Column:
@@ -132,9 +137,7 @@ def price_invocations(df: DataFrame, catalog: Sequence[PriceRow]) -> DataFrame:
     costs = {
         "input_cost": _cost(uncached, rate["input"]),
         "cache_read_cost": _cost(read, rate["cache_read"]),
-        "cache_write_cost": (_cost(write_5m, rate["cache_write_5m"]) + _cost(write_1h, rate["cache_write_1h"])).cast(
-            COST
-        ),
+        "cache_write_cost": _cost(write_5m, rate["cache_write_5m"]) + _cost(write_1h, rate["cache_write_1h"]),
         "output_cost": _cost(output, rate["output"]),
     }
     total = (costs["input_cost"] + costs["cache_read_cost"] + costs["cache_write_cost"] + costs["output_cost"]).cast(

@@ -73,9 +73,9 @@ class FileCheck:
         if self.expected_bytes is None:
             return False
         mod = 2**32
-        # Lines are read without their terminator: allow "\n" after every line, after all but the
-        # last, or "\r\n" line endings.
-        candidates = (self.bytes_read + self.lines, self.bytes_read + self.lines - 1, self.bytes_read + 2 * self.lines)
+        # Lines are read without their terminator: "\n" or "\r\n" after every line, or after all but the last.
+        n, read = self.lines, self.bytes_read
+        candidates = (read + n, read + n - 1, read + 2 * n, read + 2 * n - 2)
         return any(c % mod == self.expected_bytes for c in candidates if c >= 0)
 
     def reason(self) -> str:

@@ -9,7 +9,6 @@ access control.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column
@@ -28,8 +27,8 @@ DEFAULT_TAG_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def normalize_key(key: str) -> str:
-    """The form in which metadata keys and aliases are compared."""
-    return re.sub(r"[^a-z0-9]", "", key.lower())
+    """The form in which metadata keys and aliases are compared: lower case, letters and digits only."""
+    return "".join(ch for ch in key.lower() if ch.isalnum())
 
 
 def parse_tag_aliases(text: str | None) -> dict[str, tuple[str, ...]]:
@@ -52,25 +51,26 @@ def parse_tag_aliases(text: str | None) -> dict[str, tuple[str, ...]]:
             raise ValueError(f"unknown tag column {column!r}; expected one of {', '.join(SEMANTIC_TAGS)}")
         if isinstance(keys, str):
             keys = [keys]
-        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
-            raise ValueError(f"aliases for {column!r} must be a non-empty list of key names")
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and normalize_key(k) for k in keys):
+            raise ValueError(f"aliases for {column!r} must be a non-empty list of key names with letters or digits")
         aliases[column] = tuple(keys)
     return aliases
 
 
 def _sql_normalized(expr: str) -> str:
-    return f"regexp_replace(lower({expr}), '[^a-z0-9]', '')"
+    """``normalize_key`` in Spark SQL (Java regex: any letter or digit, in any script)."""
+    return f"regexp_replace(lower({expr}), '[^\\\\p{{L}}\\\\p{{N}}]', '')"
 
 
 def semantic_tag_column(metadata: str, aliases: Sequence[str]) -> Column:
-    """The value of the best-ranked alias present in the ``metadata`` map column, else null."""
+    """The value of the best-ranked alias present with a non-blank value in ``metadata``, else null."""
     normalized = list(dict.fromkeys(normalize_key(a) for a in aliases))
     ranks = "array(" + ", ".join(f"'{a}'" for a in normalized) + ")"
     rank = f"array_position({ranks}, {_sql_normalized('e.key')})"
     best = (
         f"aggregate(coalesce(map_entries({metadata}), array()),"
         " named_struct('rank', 0L, 'value', cast(null as string)),"
-        f" (acc, e) -> CASE WHEN {rank} > 0 AND (acc.rank = 0 OR {rank} < acc.rank)"
+        f" (acc, e) -> CASE WHEN {rank} > 0 AND trim(e.value) != '' AND (acc.rank = 0 OR {rank} < acc.rank)"
         f" THEN named_struct('rank', {rank}, 'value', e.value) ELSE acc END, acc -> acc.value)"
     )
     return F.nullif(F.trim(F.expr(best)), F.lit(""))

@@ -1,0 +1,168 @@
+"""``read``: gzip trailers, the completeness check, tails of local files, and line numbering in Spark."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import pytest
+from records import converse, log_key, to_line, write_gz, write_raw
+
+from bedrock_costs.discover import discover_local, parse_log_key
+from bedrock_costs.read import (
+    FileCheck,
+    check_files,
+    gzip_expected_size,
+    per_file_counts,
+    read_lines,
+    read_local_tails,
+    source_key,
+    with_line_numbers,
+)
+
+
+@pytest.mark.parametrize(
+    ("tail", "expected"),
+    [
+        pytest.param(b"", None, id="empty"),
+        pytest.param(b"\x01\x02\x03\x04\x05\x06\x07", None, id="seven-bytes"),
+        pytest.param(b"crc!" + struct.pack("<I", 1234), 1234, id="eight-bytes"),
+        pytest.param(b"....more....crc!" + struct.pack("<I", 2**32 - 1), 2**32 - 1, id="max"),
+        pytest.param(gzip.compress(b"x" * 5000, mtime=0)[-8:], 5000, id="real-trailer"),
+    ],
+)
+def test_gzip_expected_size(tail, expected):
+    assert gzip_expected_size(tail) == expected
+
+
+def check_of(data: bytes) -> FileCheck:
+    """What Spark's line reader sees of ``data`` (lines split on LF, CRLF or CR), against its true size."""
+    lines = data.splitlines()
+    return FileCheck("f", len(lines), sum(len(line) for line in lines), gzip_expected_size(gzip.compress(data)))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b'{"a":1}\n{"b":2}\n{"c":3}\n', id="lf"),
+        pytest.param(b'{"a":1}\n{"b":2}\n{"c":3}', id="no-final-newline"),
+        pytest.param(b'{"a":1}\r\n{"b":2}\r\n{"c":3}\r\n', id="crlf"),
+        pytest.param(b'{"a":1}\n\n\n{"b":2}\n', id="blank-lines"),
+        pytest.param(b'{"a":1}\n', id="one-line"),
+        pytest.param(b'{"a":1}', id="one-line-no-newline"),
+        pytest.param(b"", id="empty-object"),
+        pytest.param(
+            b'{"a":1}\r\n{"b":2}\r\n{"c":3}',
+            id="crlf-no-final-newline",
+        ),
+    ],
+)
+def test_file_check_complete_for_whole_objects(data):
+    assert check_of(data).complete
+
+
+@pytest.mark.parametrize(
+    ("check", "complete"),
+    [
+        pytest.param(FileCheck("f", 1, 2**32 + 9, 10), True, id="size-mod-2**32"),
+        pytest.param(FileCheck("f", 3, 2**33 + 6, 9), True, id="size-mod-2**32-twice"),
+        pytest.param(FileCheck("f", 3, 6, 100), False, id="fewer-bytes-than-promised"),
+        pytest.param(FileCheck("f", 3, 6, 11), False, id="size-no-line-ending-explains"),
+        pytest.param(FileCheck("f", 0, 0, 5), False, id="nothing-read"),
+        pytest.param(FileCheck("f", 3, 6, None), False, id="no-trailer"),
+    ],
+)
+def test_file_check_complete(check, complete):
+    assert check.complete is complete
+
+
+def test_file_check_reasons():
+    assert "no trailer" in FileCheck("f", 0, 0, None).reason()
+    reason = FileCheck("f", 3, 6, 100).reason()
+    assert "3 line(s), 6 bytes" in reason
+    assert "promises 100 bytes" in reason
+
+
+KEY = "AWSLogs/1/BedrockModelInvocationLogs/r/2025/01/01/00/x.json.gz"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (f"s3://bucket/prefix/{KEY}", KEY),
+        (f"/tmp/copy/{KEY}", KEY),
+        (KEY, KEY),
+        ("C:\\logs\\AWSLogs\\1\\x.json.gz", "AWSLogs\\1\\x.json.gz"),
+        ("/tmp/elsewhere/x.json.gz", "/tmp/elsewhere/x.json.gz"),
+    ],
+)
+def test_source_key(path, expected):
+    assert source_key(path) == expected
+
+
+def test_read_local_tails(tmp_path):
+    big = write_raw(tmp_path / log_key("2025/08/22/09", "big.json.gz"), bytes(range(40)))
+    small = write_raw(tmp_path / log_key("2025/08/22/09", "small.json.gz"), b"abc")
+    empty = write_raw(tmp_path / log_key("2025/08/22/09", "empty.json.gz"), b"")
+    objects = [parse_log_key(str(p), p.stat().st_size) for p in (big, small, empty)]
+
+    assert read_local_tails(objects) == {str(big): bytes(range(32, 40)), str(small): b"abc", str(empty): b""}
+    assert read_local_tails(objects[:1], nbytes=3) == {str(big): bytes(range(37, 40))}
+
+
+def test_read_lines_numbers_lines_per_file_and_detects_truncation(spark, tmp_path):
+    lines = [to_line(converse(f"req-{i:03d}", i + 1, 10)) for i in range(300)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    files = {
+        "a.json.gz": b"alpha-1\nalpha-2\nalpha-3\n",
+        "b.json.gz": b"bravo-1\r\nbravo-2\r\n",
+        "c.json.gz": b"charlie-1\n\ncharlie-3",
+        "e.json.gz": b"",
+    }
+    for name, data in files.items():
+        write_gz(tmp_path / log_key("2025/08/22/09", name), data)
+    write_gz(tmp_path / log_key("2025/08/22/10", "d.json.gz", region="eu-west-1"), b"delta-1\n")
+    truncated = write_raw(tmp_path / log_key("2025/08/22/10", "t.json.gz"), whole[: len(whole) // 2])
+    objects = discover_local(tmp_path)
+    assert len(objects) == 6
+
+    read = read_lines(spark, objects)
+    numbered = with_line_numbers(read).collect()
+    counts = per_file_counts(read)
+
+    got: dict[str, list[tuple[int, int, str]]] = {}
+    for row in numbered:
+        got.setdefault(row["source_file"].rsplit("/", 1)[1], []).append(
+            (row["line_number"], row["line_bytes"], row["value"])
+        )
+    got = {name: sorted(rows) for name, rows in got.items()}
+    assert got["a.json.gz"] == [(1, 7, "alpha-1"), (2, 7, "alpha-2"), (3, 7, "alpha-3")]
+    assert got["b.json.gz"] == [(1, 7, "bravo-1"), (2, 7, "bravo-2")]
+    assert got["c.json.gz"] == [(1, 9, "charlie-1"), (2, 0, ""), (3, 9, "charlie-3")]
+    assert got["d.json.gz"] == [(1, 7, "delta-1")]
+    assert "e.json.gz" not in got
+    # The truncated object keeps its complete lines, numbered from 1, and nothing else.
+    kept = got["t.json.gz"]
+    assert 0 < len(kept) < len(lines)
+    assert kept == [(n, len(lines[n - 1]), lines[n - 1]) for n in range(1, len(kept) + 1)]
+    assert {row["source_file"] for row in numbered} == {
+        source_key(obj.path) for obj in objects if not obj.path.endswith("e.json.gz")
+    }
+
+    checks = {c.source_file.rsplit("/", 1)[1]: c for c in check_files(objects, read_local_tails(objects), counts)}
+    assert {name: c.complete for name, c in checks.items()} == {
+        "a.json.gz": True,
+        "b.json.gz": True,
+        "c.json.gz": True,
+        "d.json.gz": True,
+        "e.json.gz": True,
+        "t.json.gz": False,
+    }
+    assert (checks["a.json.gz"].lines, checks["a.json.gz"].bytes_read, checks["a.json.gz"].expected_bytes) == (
+        3,
+        21,
+        24,
+    )
+    assert (checks["e.json.gz"].lines, checks["e.json.gz"].bytes_read) == (0, 0)
+    assert checks["t.json.gz"].lines == len(kept)
+    assert checks["t.json.gz"].source_file == source_key(str(truncated))
