@@ -35,11 +35,11 @@ def daily_costs(invocations: DataFrame) -> DataFrame:
         *(F.sum(name).alias(name) for name in _TOKENS),
         *(F.sum(name).cast(COST).alias(name) for name in _COSTS),
         F.avg("latency_ms").alias("latency_ms_avg"),
-        F.percentile_approx("latency_ms", 0.5).alias("latency_ms_p50"),
-        F.percentile_approx("latency_ms", 0.9).alias("latency_ms_p90"),
+        F.percentile_approx("latency_ms", [0.5, 0.9]).alias("_latency_pcts"),
         F.max("latency_ms").alias("latency_ms_max"),
     )
-    return conform(grouped, DAILY_COSTS)
+    pcts = F.col("_latency_pcts")
+    return conform(grouped.withColumns({"latency_ms_p50": pcts[0], "latency_ms_p90": pcts[1]}), DAILY_COSTS)
 
 
 def invocation_tags(invocations: DataFrame) -> DataFrame:

@@ -159,21 +159,24 @@ def _trailing_content(value: Column) -> Column:
     A line must end with the record's closing brace, and a second record glued on (``}{"timestamp":``)
     cannot be hidden inside the first: there an unescaped quote after ``{`` would have closed a string.
     """
-    trimmed = F.rtrim(value)
-    glued = F.instr(value, '}{"timestamp"') + F.instr(value, '}{"schemaType"')
-    return (F.substring(trimmed, -1, 1) != "}") | (glued > 0)
+    # One cheap byte search; the exact pattern is only checked on the rare lines that contain it.
+    maybe_glued = F.instr(value, '}{"') > 0
+    glued = maybe_glued & value.rlike(r'\}\{"(timestamp|schemaType|accountId|requestId)"')
+    # endswith is a constant-time byte compare; the regex only runs on lines that fail it.
+    closed = value.endswith("}") | value.rlike(r"\}\s*$")
+    return ~closed | glued
 
 
-def _reject_reason(record: Column, blank: Column, trailing: Column) -> Column:
-    corrupt = record._corrupt_record.isNotNull()
-    request_id = F.trim(record.requestId)
+def _reject_reason() -> Column:
+    """Why a parsed line cannot become a request (null when it can); reads the staged flag columns."""
+    request_id = F.col("request_id")
     return (
-        F.when(blank, "blank_line")
-        .when(trailing | (corrupt & request_id.isNull()), "malformed_json")
-        .when(corrupt, "invalid_field_type")
-        .when(record.schemaType.isNotNull() & (record.schemaType != "ModelInvocationLog"), "not_invocation_log")
+        F.when(F.col("_blank"), "blank_line")
+        .when(F.col("_trailing") | (F.col("_corrupt") & request_id.isNull()), "malformed_json")
+        .when(F.col("_corrupt"), "invalid_field_type")
+        .when(F.col("_schema_type").isNotNull() & (F.col("_schema_type") != "ModelInvocationLog"), "not_invocation_log")
         .when(request_id.isNull() | (request_id == ""), "missing_request_id")
-        .when(F.to_timestamp(record.timestamp).isNull(), "bad_timestamp")
+        .when(F.col("event_time").isNull(), "bad_timestamp")
     )
 
 
@@ -186,9 +189,9 @@ def parse_lines(lines: DataFrame) -> DataFrame:
     """
     renamed = F.regexp_replace("value", r'"outputBodyJson"\s*:\s*\[', f'"{STREAM_FIELD}":[')
     record = F.from_json(renamed, LOG_RECORD, {"columnNameOfCorruptRecord": "_corrupt_record"})
-    # Three projections so that each parse runs once: Spark does not inline a costly expression
-    # (from_json) that is referenced several times.
-    blank = F.col("value").rlike(r"^\s*$")
+    # Separate projections so that each parse runs once: Spark does not inline a costly expression
+    # (from_json, to_timestamp) that is referenced several times.
+    blank = (F.col("line_bytes") == 0) | (~F.col("value").startswith("{") & F.col("value").rlike(r"^\s*$"))
     staged = lines.select(
         "source_file",
         "row_id",
@@ -197,10 +200,17 @@ def parse_lines(lines: DataFrame) -> DataFrame:
         _trailing_content(F.col("value")).alias("_trailing"),
         record.alias("_r"),
     ).withColumn("_chunks", stream_chunks(F.col("_r")))
-    return staged.select(
+    requests = staged.select(
         "source_file",
         "row_id",
         "line_bytes",
-        _reject_reason(F.col("_r"), F.col("_blank"), F.col("_trailing")).alias("reject_reason"),
+        "_blank",
+        "_trailing",
+        F.col("_r._corrupt_record").isNotNull().alias("_corrupt"),
+        F.col("_r.schemaType").alias("_schema_type"),
         *request_columns(F.col("_r"), F.col("_chunks")),
     )
+    flags = ["_blank", "_trailing", "_corrupt", "_schema_type"]
+    return requests.select(
+        "source_file", "row_id", "line_bytes", _reject_reason().alias("reject_reason"), *requests.columns[3:]
+    ).drop(*flags)

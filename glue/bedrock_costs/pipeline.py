@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bedrock_costs import storage
@@ -27,7 +27,7 @@ from bedrock_costs.normalize import with_models, with_principals
 from bedrock_costs.parse import REJECT_REASONS, parse_lines
 from bedrock_costs.pricing import price_invocations
 from bedrock_costs.profiles import ResolvedProfile
-from bedrock_costs.read import TailReader, check_files, per_file_counts, read_lines, source_key, with_line_numbers
+from bedrock_costs.read import TailReader, check_files, file_stats, number_lines, read_lines, source_key
 from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, PROCESSED_FILES, REJECTED_RECORDS
 from bedrock_costs.tags import DEFAULT_TAG_ALIASES, with_semantic_tags
 
@@ -100,17 +100,34 @@ def enrich(
     return price_invocations(tagged, catalog)
 
 
-def dedupe_batch(accepted: DataFrame) -> DataFrame:
-    """Keep one row per ``request_id`` within the batch: the first by (source_file, line_number).
+def duplicate_rows(accepted: DataFrame) -> list[tuple[str, str, int]]:
+    """(request_id, source_file, line_number) of every re-delivery within the batch: all but the first
+    occurrence of an id by (source_file, line_number).
 
-    Re-deliveries are rare, so only the ids seen more than once are ranked; the wide rows of everything
-    else never move through a shuffle.
+    Re-deliveries are rare, so only the repeated ids are collected and ranked in the driver; the wide rows
+    never move through a shuffle.
     """
     repeated = accepted.groupBy("request_id").count().where("count > 1").select("request_id")
-    candidates = accepted.join(F.broadcast(repeated), "request_id").select("request_id", "source_file", "line_number")
-    first = Window.partitionBy("request_id").orderBy("source_file", "line_number")
-    losers = candidates.withColumn("_n", F.row_number().over(first)).where("_n > 1").drop("_n")
-    return accepted.join(F.broadcast(losers), ["request_id", "source_file", "line_number"], "left_anti")
+    occurrences = (
+        accepted.join(F.broadcast(repeated), "request_id")
+        .select("request_id", "source_file", "line_number")
+        .orderBy("request_id", "source_file", "line_number")
+        .collect()
+    )
+    losers = []
+    for index, row in enumerate(occurrences):
+        if index > 0 and occurrences[index - 1]["request_id"] == row["request_id"]:
+            losers.append((row["request_id"], row["source_file"], int(row["line_number"])))
+    return losers
+
+
+def drop_rows(df: DataFrame, rows: Sequence[tuple[str, str, int]]) -> DataFrame:
+    """``df`` without the given (request_id, source_file, line_number) rows."""
+    if not rows:
+        return df
+    keys = ["request_id", "source_file", "line_number"]
+    table = df.sparkSession.createDataFrame(rows, "request_id string, source_file string, line_number long")
+    return df.join(F.broadcast(table), keys, "left_anti")
 
 
 def _rejected_rows(numbered: DataFrame, corrupt: DataFrame) -> DataFrame:
@@ -163,45 +180,69 @@ def _process(
     stamp = {"run_id": F.lit(summary.run_id), "ingested_at": F.lit(summary.started_at).cast("timestamp")}
     with _timed(summary, "read and parse", progress):
         parsed = parse_lines(read_lines(spark, todo)).cache()
-        counts = per_file_counts(parsed)
-        checks = check_files(todo, read_tails(todo), counts)
-    summary.lines_read = sum(n for n, _ in counts.values())
+        stats = file_stats(parsed)
+        checks = check_files(todo, read_tails(todo), stats)
+    summary.lines_read = sum(s.lines for s in stats.values())
     broken = [check for check in checks if not check.complete]
     summary.files_corrupt = len(broken)
     summary.corrupt_files = [check.source_file for check in broken]
-    numbered = with_line_numbers(parsed)
+    numbered = number_lines(parsed, stats)
 
     with _timed(summary, "quarantine", progress):
         corrupt = spark.createDataFrame(
             [(c.source_file, None, "corrupt_gzip", c.reason(), None) for c in broken],
             "source_file string, line_number long, reason_code string, reason string, request_id string",
         )
+        delivery_date = F.concat_ws("-", *(F.regexp_extract("source_file", _DELIVERY_DATE, i) for i in (1, 2, 3)))
         rejected = _rejected_rows(numbered, corrupt).select(
-            "*",
-            *(v.alias(k) for k, v in stamp.items()),
-            F.concat_ws("-", *(F.regexp_extract("source_file", _DELIVERY_DATE, i) for i in (1, 2, 3))).alias(
-                "delivery_date"
-            ),
+            "*", *(v.alias(k) for k, v in stamp.items()), delivery_date.alias("delivery_date")
         )
         rejected = conform(rejected, REJECTED_RECORDS).cache()
         reasons = rejected.groupBy("reason_code").count().collect()
         summary.rejects_by_reason = {r["reason_code"]: int(r["count"]) for r in reasons}
         summary.rejected_lines = sum(n for code, n in summary.rejects_by_reason.items() if code != "corrupt_gzip")
         _merge_rejected(spark, out, rejected)
+        rejected.unpersist()
 
     with _timed(summary, "dedupe and price", progress):
         accepted = numbered.where(F.col("reject_reason").isNull()).withColumn(
             "usage_date", F.date_format("event_time", "yyyy-MM-dd")
         )
-        batch = dedupe_batch(accepted).cache()
-        batch_rows = batch.count()
-        in_batch_duplicates = summary.lines_read - summary.rejected_lines - batch_rows
+        redelivered = duplicate_rows(accepted)
+        batch = drop_rows(accepted, redelivered)
+        batch_rows = summary.lines_read - summary.rejected_lines - len(redelivered)
+        summary.affected_dates = storage.dates_in(accepted, "usage_date")
         ledger = conform(
             enrich(batch, catalog, profiles, settings.tag_aliases).select("*", *(v.alias(k) for k, v in stamp.items())),
             INVOCATIONS,
         )
-        summary.affected_dates = storage.dates_in(batch, "usage_date")
 
+    if summary.affected_dates:
+        _merge_ledger(spark, out, ledger, batch_rows, len(redelivered), summary, progress)
+    else:
+        summary.duplicates_dropped = len(redelivered)
+    processed = spark.createDataFrame(
+        [(source_key(o.path), o.size, summary.run_id, source_key(o.path) in summary.corrupt_files) for o in todo],
+        PROCESSED_FILES,
+    )
+    storage.append(
+        processed.withColumn("run_date", F.lit(summary.started_at.date().isoformat())),
+        storage.table_path(out, storage.STATE),
+        "run_date",
+    )
+    parsed.unpersist()
+
+
+def _merge_ledger(
+    spark: SparkSession,
+    out: str,
+    ledger: DataFrame,
+    batch_rows: int,
+    redelivered: int,
+    summary: RunSummary,
+    progress: Callable[[str], None],
+) -> None:
+    """Merge the batch's ledger rows into their date partitions, then rebuild the roll-ups of those dates."""
     with _timed(summary, "merge invocations", progress):
         root = storage.table_path(out, "invocations")
         existing = storage.read_partitions(spark, root, INVOCATIONS, "usage_date", summary.affected_dates)
@@ -212,10 +253,13 @@ def _process(
             else existing.unionByName(ledger.join(existing.select("request_id"), "request_id", "left_anti"))
         )
         storage.replace_partitions(merged, root, "usage_date", ["event_time", "request_id"])
-        final = storage.read_partitions(spark, root, INVOCATIONS, "usage_date", summary.affected_dates)
-        assert final is not None
+        final = (
+            spark.read.schema(INVOCATIONS)
+            .option("basePath", root)
+            .parquet(*(f"{root}/usage_date={day}" for day in summary.affected_dates))
+        )
         summary.rows_written = final.count() - before
-        summary.duplicates_dropped = in_batch_duplicates + (batch_rows - summary.rows_written)
+        summary.duplicates_dropped = redelivered + (batch_rows - summary.rows_written)
         summary.unpriced_rows = storage.count_where(
             final, (F.col("run_id") == summary.run_id) & F.col("pricing_status").isin(*UNPRICED_STATUSES)
         )
@@ -230,19 +274,6 @@ def _process(
             "usage_date",
             ["tag_key", "tag_value", "request_id"],
         )
-
-    processed = spark.createDataFrame(
-        [(source_key(o.path), o.size, summary.run_id, source_key(o.path) in summary.corrupt_files) for o in todo],
-        PROCESSED_FILES,
-    )
-    storage.append(
-        processed.withColumn("run_date", F.lit(summary.started_at.date().isoformat())),
-        storage.table_path(out, storage.STATE),
-        "run_date",
-    )
-    parsed.unpersist()
-    batch.unpersist()
-    rejected.unpersist()
 
 
 def _merge_rejected(spark: SparkSession, out: str, rejected: DataFrame) -> None:

@@ -41,7 +41,7 @@ def read_local_tails(objects: Sequence[LogObject], nbytes: int = 8) -> dict[str,
 def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
     """One row per line: ``source_file``, ``row_id`` (ordered within a file), ``line_bytes``, ``value``.
 
-    Line numbers are derived later from ``row_id`` on the narrow parsed frame (see ``with_line_numbers``)
+    Line numbers are derived later from ``row_id`` on the narrow parsed frame (see ``number_lines``)
     so the raw text, which holds prompts, is read once and never cached.
     """
     return spark.read.text([obj.path for obj in objects]).select(
@@ -52,9 +52,30 @@ def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
     )
 
 
-def with_line_numbers(parsed: DataFrame) -> DataFrame:
-    """Add a 1-based ``line_number``: gzip objects are not split, so a file's rows are consecutive ids."""
-    firsts = parsed.groupBy("source_file").agg(F.min("row_id").alias("_first_row"))
+@dataclass(frozen=True)
+class FileStats:
+    """What was read from one object: its line count, bytes and the id of its first row."""
+
+    lines: int
+    bytes_read: int
+    first_row: int
+
+
+def file_stats(parsed: DataFrame) -> dict[str, FileStats]:
+    """``source_file -> FileStats`` in one small aggregate over the parsed frame."""
+    rows = parsed.groupBy("source_file").agg(
+        F.count(F.lit(1)).alias("n"), F.sum("line_bytes").alias("b"), F.min("row_id").alias("first")
+    )
+    return {r["source_file"]: FileStats(int(r["n"]), int(r["b"] or 0), int(r["first"])) for r in rows.collect()}
+
+
+def number_lines(parsed: DataFrame, stats: Mapping[str, FileStats]) -> DataFrame:
+    """Replace ``row_id`` with a 1-based ``line_number``: gzip objects are not split, so a file's rows
+    carry consecutive ids starting at its first row's.
+    """
+    firsts = parsed.sparkSession.createDataFrame(
+        [(name, s.first_row) for name, s in stats.items()], "source_file string, _first_row long"
+    )
     line = (F.col("row_id") - F.col("_first_row") + 1).alias("line_number")
     return parsed.join(F.broadcast(firsts), "source_file").select("*", line).drop("_first_row", "row_id")
 
@@ -95,18 +116,12 @@ def gzip_expected_size(tail: bytes) -> int | None:
 
 
 def check_files(
-    objects: Sequence[LogObject], tails: Mapping[str, bytes], per_file: Mapping[str, tuple[int, int]]
+    objects: Sequence[LogObject], tails: Mapping[str, bytes], stats: Mapping[str, FileStats]
 ) -> list[FileCheck]:
-    """Compare every object's trailer with ``per_file[source_file] = (lines, bytes_read)``."""
+    """Compare every object's trailer with what was read from it (nothing, if it is missing from ``stats``)."""
     checks = []
     for obj in objects:
         key = source_key(obj.path)
-        lines, bytes_read = per_file.get(key, (0, 0))
-        checks.append(FileCheck(key, lines, bytes_read, gzip_expected_size(tails.get(obj.path, b""))))
+        read = stats.get(key, FileStats(0, 0, 0))
+        checks.append(FileCheck(key, read.lines, read.bytes_read, gzip_expected_size(tails.get(obj.path, b""))))
     return checks
-
-
-def per_file_counts(parsed: DataFrame) -> dict[str, tuple[int, int]]:
-    """``source_file -> (lines, bytes)`` over the parsed frame (one small aggregate)."""
-    rows = parsed.groupBy("source_file").agg(F.count(F.lit(1)).alias("n"), F.sum("line_bytes").alias("b")).collect()
-    return {row["source_file"]: (int(row["n"]), int(row["b"] or 0)) for row in rows}

@@ -60,10 +60,6 @@ def append(df: DataFrame, root: str, column: str) -> None:
     df.coalesce(1).write.mode("append").partitionBy(column).parquet(root)
 
 
-def empty_like(spark: SparkSession, schema: T.StructType) -> DataFrame:
-    return spark.createDataFrame([], schema)
-
-
 def dates_in(df: DataFrame, column: str) -> list[str]:
     return sorted(row[0] for row in df.select(column).distinct().collect() if row[0] is not None)
 

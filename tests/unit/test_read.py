@@ -12,12 +12,12 @@ from bedrock_costs.discover import discover_local, parse_log_key
 from bedrock_costs.read import (
     FileCheck,
     check_files,
+    file_stats,
     gzip_expected_size,
-    per_file_counts,
+    number_lines,
     read_lines,
     read_local_tails,
     source_key,
-    with_line_numbers,
 )
 
 
@@ -127,8 +127,8 @@ def test_read_lines_numbers_lines_per_file_and_detects_truncation(spark, tmp_pat
     assert len(objects) == 6
 
     read = read_lines(spark, objects)
-    numbered = with_line_numbers(read).collect()
-    counts = per_file_counts(read)
+    stats = file_stats(read)
+    numbered = number_lines(read, stats).collect()
 
     got: dict[str, list[tuple[int, int, str]]] = {}
     for row in numbered:
@@ -149,7 +149,7 @@ def test_read_lines_numbers_lines_per_file_and_detects_truncation(spark, tmp_pat
         source_key(obj.path) for obj in objects if not obj.path.endswith("e.json.gz")
     }
 
-    checks = {c.source_file.rsplit("/", 1)[1]: c for c in check_files(objects, read_local_tails(objects), counts)}
+    checks = {c.source_file.rsplit("/", 1)[1]: c for c in check_files(objects, read_local_tails(objects), stats)}
     assert {name: c.complete for name, c in checks.items()} == {
         "a.json.gz": True,
         "b.json.gz": True,
