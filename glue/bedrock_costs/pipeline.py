@@ -96,7 +96,7 @@ def enrich(
 ) -> DataFrame:
     """Parsed requests → ledger rows: model, principal, semantic tags, prices. One row per request."""
     modelled = with_principals(with_models(batch, profiles))
-    tagged = modelled.select("*", *with_semantic_tags("request_metadata", tag_aliases))
+    tagged = with_semantic_tags(modelled, "request_metadata", tag_aliases)
     return price_invocations(tagged, catalog)
 
 
@@ -179,7 +179,10 @@ def _process(
     out = settings.out
     stamp = {"run_id": F.lit(summary.run_id), "ingested_at": F.lit(summary.started_at).cast("timestamp")}
     with _timed(summary, "read and parse", progress):
-        parsed = parse_lines(read_lines(spark, todo)).cache()
+        # A few large partitions: every later pass over the cached lines then costs a few tasks, not one
+        # per handful of small log objects.
+        slots = 2 * spark.sparkContext.defaultParallelism
+        parsed = parse_lines(read_lines(spark, todo)).coalesce(slots).cache()
         stats = file_stats(parsed)
         checks = check_files(todo, read_tails(todo), stats)
     summary.lines_read = sum(s.lines for s in stats.values())

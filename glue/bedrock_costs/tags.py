@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from bedrock_costs.schemas import SEMANTIC_TAGS
@@ -62,20 +62,29 @@ def _sql_normalized(expr: str) -> str:
     return f"regexp_replace(lower({expr}), '[^\\\\p{{L}}\\\\p{{N}}]', '')"
 
 
-def semantic_tag_column(metadata: str, aliases: Sequence[str]) -> Column:
-    """The value of the best-ranked alias present with a non-blank value in ``metadata``, else null."""
+def _tag_value(entries: str, aliases: Sequence[str]) -> Column:
+    """The value of the best-ranked alias among normalized ``entries``, else null."""
     normalized = list(dict.fromkeys(normalize_key(a) for a in aliases))
     ranks = "array(" + ", ".join(f"'{a}'" for a in normalized) + ")"
-    rank = f"array_position({ranks}, {_sql_normalized('e.key')})"
     best = (
-        f"aggregate(coalesce(map_entries({metadata}), array()),"
-        " named_struct('rank', 0L, 'value', cast(null as string)),"
-        f" (acc, e) -> CASE WHEN {rank} > 0 AND trim(e.value) != '' AND (acc.rank = 0 OR {rank} < acc.rank)"
-        f" THEN named_struct('rank', {rank}, 'value', e.value) ELSE acc END, acc -> acc.value)"
+        f"aggregate({entries}, named_struct('rank', 0L, 'value', cast(null as string)),"
+        f" (acc, e) -> CASE WHEN array_position({ranks}, e.k) > 0"
+        f" AND (acc.rank = 0 OR array_position({ranks}, e.k) < acc.rank)"
+        f" THEN named_struct('rank', array_position({ranks}, e.k), 'value', e.v) ELSE acc END, acc -> acc.value)"
     )
-    return F.nullif(F.trim(F.expr(best)), F.lit(""))
+    return F.expr(best)
 
 
-def with_semantic_tags(metadata: str, aliases: Mapping[str, Sequence[str]]) -> list[Column]:
-    """One column per semantic tag, named after it."""
-    return [semantic_tag_column(metadata, aliases[name]).alias(name) for name in SEMANTIC_TAGS]
+def with_semantic_tags(df: DataFrame, metadata: str, aliases: Mapping[str, Sequence[str]]) -> DataFrame:
+    """Add one column per semantic tag from the ``metadata`` map column. Grain unchanged.
+
+    Keys are normalized once per entry (not once per alias) and blank values are dropped first, so an
+    empty ``TenantID`` never hides a real ``tenant``.
+    """
+    entries = (
+        f"filter(transform(coalesce(map_entries({metadata}), array()),"
+        f" e -> named_struct('k', {_sql_normalized('e.key')}, 'v', trim(e.value))), e -> e.v != '')"
+    )
+    staged = df.withColumn("_tag_entries", F.expr(entries))
+    tags = [_tag_value("_tag_entries", aliases[name]).alias(name) for name in SEMANTIC_TAGS]
+    return staged.select("*", *tags).drop("_tag_entries")

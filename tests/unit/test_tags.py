@@ -119,11 +119,9 @@ def tagged(spark):
         "override": parse_tag_aliases('{"tenant": ["org", "TenantID"]}'),
         "non-ascii-alias": parse_tag_aliases('{"team": ["部署"]}'),
     }
-    frames = [
-        df.where(~F.col("id").isin(*custom)).select("id", *with_semantic_tags("request_metadata", DEFAULT_TAG_ALIASES))
-    ]
+    frames = [with_semantic_tags(df.where(~F.col("id").isin(*custom)), "request_metadata", DEFAULT_TAG_ALIASES)]
     frames += [
-        df.where(F.col("id") == case_id).select("id", *with_semantic_tags("request_metadata", aliases))
+        with_semantic_tags(df.where(F.col("id") == case_id), "request_metadata", aliases)
         for case_id, aliases in custom.items()
     ]
     return {row["id"]: row.asDict() for row in reduce(DataFrame.unionByName, frames).collect()}
