@@ -181,7 +181,7 @@ def _process(
     with _timed(summary, "read and parse", progress):
         # A few large partitions: every later pass over the cached lines then costs a few tasks, not one
         # per handful of small log objects.
-        slots = 2 * spark.sparkContext.defaultParallelism
+        slots = 4 * spark.sparkContext.defaultParallelism
         parsed = parse_lines(read_lines(spark, todo)).coalesce(slots).cache()
         stats = file_stats(parsed)
         checks = check_files(todo, read_tails(todo), stats)

@@ -38,6 +38,7 @@ def ensure_java() -> None:
 def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = None) -> SparkSession:
     """Start (or reuse) a quiet local session; Hive, UI and Derby stay off so nothing lands in the cwd."""
     ensure_java()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     scratch = Path(tempfile.gettempdir()) / "bcr-spark"
     builder = (
         SparkSession.builder.master(f"local[{cores or '*'}]")
@@ -50,6 +51,8 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
         .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2))))
         .config("spark.driver.memory", os.environ.get("BCR_DRIVER_MEMORY", "4g"))
         .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        # The cached parsed lines are narrow: skipping columnar compression is faster and memory is ample.
+        .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         # Local files are listed faster by the driver than by a Spark job.
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
         .config("spark.local.dir", str(scratch / "local"))

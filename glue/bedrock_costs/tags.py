@@ -9,9 +9,9 @@ access control.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bedrock_costs.schemas import SEMANTIC_TAGS
@@ -57,34 +57,29 @@ def parse_tag_aliases(text: str | None) -> dict[str, tuple[str, ...]]:
     return aliases
 
 
-def _sql_normalized(expr: str) -> str:
-    """``normalize_key`` in Spark SQL (Java regex: any letter or digit, in any script)."""
-    return f"regexp_replace(lower({expr}), '[^\\\\p{{L}}\\\\p{{N}}]', '')"
+def keys_by_column(keys: Iterable[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """For each tag column, the raw metadata keys that feed it, best alias first.
 
-
-def _tag_value(entries: str, aliases: Sequence[str]) -> Column:
-    """The value of the best-ranked alias among normalized ``entries``, else null."""
-    normalized = list(dict.fromkeys(normalize_key(a) for a in aliases))
-    ranks = "array(" + ", ".join(f"'{a}'" for a in normalized) + ")"
-    best = (
-        f"aggregate({entries}, named_struct('rank', 0L, 'value', cast(null as string)),"
-        f" (acc, e) -> CASE WHEN array_position({ranks}, e.k) > 0"
-        f" AND (acc.rank = 0 OR array_position({ranks}, e.k) < acc.rank)"
-        f" THEN named_struct('rank', array_position({ranks}, e.k), 'value', e.v) ELSE acc END, acc -> acc.value)"
-    )
-    return F.expr(best)
+    Raw keys that normalize alike (``TenantID``, ``tenant_id``) share a rank and keep a stable order.
+    """
+    result: dict[str, list[str]] = {}
+    for column in SEMANTIC_TAGS:
+        ranks = {normalize_key(alias): rank for rank, alias in enumerate(aliases[column])}
+        matching = [key for key in keys if normalize_key(key) in ranks]
+        result[column] = sorted(matching, key=lambda key: (ranks[normalize_key(key)], key))
+    return result
 
 
 def with_semantic_tags(df: DataFrame, metadata: str, aliases: Mapping[str, Sequence[str]]) -> DataFrame:
     """Add one column per semantic tag from the ``metadata`` map column. Grain unchanged.
 
-    Keys are normalized once per entry (not once per alias) and blank values are dropped first, so an
-    empty ``TenantID`` never hides a real ``tenant``.
+    The distinct raw keys are few, so they are matched against the aliases in Python once; each tag column
+    is then a plain ``coalesce`` of map lookups, best alias first. Blank values are skipped, so an empty
+    ``TenantID`` never hides a real ``tenant``.
     """
-    entries = (
-        f"filter(transform(coalesce(map_entries({metadata}), array()),"
-        f" e -> named_struct('k', {_sql_normalized('e.key')}, 'v', trim(e.value))), e -> e.v != '')"
-    )
-    staged = df.withColumn("_tag_entries", F.expr(entries))
-    tags = [_tag_value("_tag_entries", aliases[name]).alias(name) for name in SEMANTIC_TAGS]
-    return staged.select("*", *tags).drop("_tag_entries")
+    keys = [row[0] for row in df.select(F.explode(F.map_keys(metadata))).distinct().collect()]
+    columns = []
+    for column, raw_keys in keys_by_column(sorted(keys), aliases).items():
+        values = [F.nullif(F.trim(F.element_at(F.col(metadata), F.lit(key))), F.lit("")) for key in raw_keys]
+        columns.append((F.coalesce(*values) if values else F.lit(None).cast("string")).alias(column))
+    return df.select("*", *columns)
