@@ -5,17 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from bedrock_costs.schemas import COST, DAILY_COSTS, DAILY_GROUP_KEYS, INVOCATION_TAGS
-
-_TOKENS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "total_tokens",
-)
-_COSTS = ("input_cost", "cache_read_cost", "cache_write_cost", "output_cost", "total_cost", "cache_savings")
+from bedrock_costs.schemas import COST, COST_COLUMNS, DAILY_COSTS, DAILY_GROUP_KEYS, INVOCATION_TAGS, TOKEN_COLUMNS
 
 
 def conform(df: DataFrame, schema: object) -> DataFrame:
@@ -32,8 +22,8 @@ def daily_costs(invocations: DataFrame) -> DataFrame:
         F.count(F.lit(1)).alias("request_count"),
         F.sum(F.when(F.col("status") == "error", 1).otherwise(0)).alias("error_count"),
         F.sum(F.when(F.col("guardrail_intervened"), 1).otherwise(0)).alias("guardrail_intervened_count"),
-        *(F.sum(name).alias(name) for name in _TOKENS),
-        *(F.sum(name).cast(COST).alias(name) for name in _COSTS),
+        *(F.sum(name).alias(name) for name in TOKEN_COLUMNS),
+        *(F.sum(name).cast(COST).alias(name) for name in COST_COLUMNS),
         F.avg("latency_ms").alias("latency_ms_avg"),
         F.percentile_approx("latency_ms", [0.5, 0.9]).alias("_latency_pcts"),
         F.max("latency_ms").alias("latency_ms_max"),

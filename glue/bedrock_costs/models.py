@@ -8,7 +8,10 @@ keyed by the base model and the routing scope, so every shape has to land on the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from bedrock_costs.profiles import ResolvedProfile
 
 # Longest first so "us-gov." is not read as "us.".
 GEO_PREFIXES = ("us-gov", "apac", "us", "eu", "jp", "au", "ca", "in")
@@ -88,3 +91,20 @@ def normalize_model_id(raw: str | None) -> NormalizedModel:
     if kind in _NOT_TOKEN_PRICED:
         return NormalizedModel(None, None, None, _NOT_TOKEN_PRICED[kind], inference_profile_id=rest)
     return NormalizedModel(None, None, None, "unknown", inference_profile_id=rest)
+
+
+def resolve_model(raw: str | None, profiles: Mapping[str, ResolvedProfile]) -> NormalizedModel:
+    """Normalize ``raw``; an application profile found in ``profiles`` takes its model and scope."""
+    model = normalize_model_id(raw)
+    profile = profiles.get(raw or "") if model.inference_scope == "application" else None
+    if profile is None:
+        return model
+    base = normalize_model_id(profile.model_id)
+    return NormalizedModel(
+        model_id=base.model_id,
+        model_provider=base.model_provider,
+        model_name=base.model_name,
+        inference_scope=profile.inference_scope,
+        geo=profile.geo,
+        inference_profile_id=profile.profile_id,
+    )

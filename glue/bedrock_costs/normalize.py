@@ -9,7 +9,7 @@ from pyspark.sql import types as T
 
 from bedrock_costs.identity import parse_principal
 from bedrock_costs.lookup import join_lookup
-from bedrock_costs.models import NormalizedModel, normalize_model_id
+from bedrock_costs.models import resolve_model
 from bedrock_costs.profiles import ResolvedProfile
 
 _MODEL_COLUMNS = T.StructType(
@@ -21,23 +21,6 @@ _MODEL_COLUMNS = T.StructType(
 _PRINCIPAL_COLUMNS = T.StructType(
     [T.StructField(name, T.StringType()) for name in ("principal_type", "principal_name", "session_name")]
 )
-
-
-def resolve_model(raw: str | None, profiles: Mapping[str, ResolvedProfile]) -> NormalizedModel:
-    """Normalize ``raw``; an application profile found in ``profiles`` takes its model and scope."""
-    model = normalize_model_id(raw)
-    profile = profiles.get(raw or "") if model.inference_scope == "application" else None
-    if profile is None:
-        return model
-    base = normalize_model_id(profile.model_id)
-    return NormalizedModel(
-        model_id=base.model_id,
-        model_provider=base.model_provider,
-        model_name=base.model_name,
-        inference_scope=profile.inference_scope,
-        geo=profile.geo,
-        inference_profile_id=profile.profile_id,
-    )
 
 
 def with_models(df: DataFrame, profiles: Mapping[str, ResolvedProfile]) -> DataFrame:

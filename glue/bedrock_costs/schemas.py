@@ -99,6 +99,15 @@ LOG_RECORD = _struct(
 )
 
 SEMANTIC_TAGS = ("tenant", "application", "cost_center", "team", "environment", "end_user")
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "total_tokens",
+)
+COST_COLUMNS = ("input_cost", "cache_read_cost", "cache_write_cost", "output_cost", "total_cost", "cache_savings")
 
 INVOCATIONS = T.StructType(
     [
@@ -123,12 +132,7 @@ INVOCATIONS = T.StructType(
             principal_type=S,
             principal_name=S,
             session_name=S,
-            input_tokens=L,
-            cache_read_tokens=L,
-            cache_write_tokens=L,
-            cache_write_1h_tokens=L,
-            output_tokens=L,
-            total_tokens=L,
+            **dict.fromkeys(TOKEN_COLUMNS, L),
             latency_ms=L,
             stop_reason=S,
             guardrail_intervened=T.BooleanType(),
@@ -136,12 +140,7 @@ INVOCATIONS = T.StructType(
             request_metadata=T.MapType(S, S),
             pricing_status=S,
             price_key=S,
-            input_cost=COST,
-            cache_read_cost=COST,
-            cache_write_cost=COST,
-            output_cost=COST,
-            total_cost=COST,
-            cache_savings=COST,
+            **dict.fromkeys(COST_COLUMNS, COST),
             source_file=S,
             line_number=L,
             run_id=S,
@@ -172,25 +171,8 @@ DAILY_GROUP_KEYS = (
 DAILY_COSTS = T.StructType(
     [
         *_struct(**dict.fromkeys(DAILY_GROUP_KEYS, S)),
-        *_longs(
-            "request_count",
-            "error_count",
-            "guardrail_intervened_count",
-            "input_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "cache_write_1h_tokens",
-            "output_tokens",
-            "total_tokens",
-        ),
-        *_struct(
-            input_cost=COST,
-            cache_read_cost=COST,
-            cache_write_cost=COST,
-            output_cost=COST,
-            total_cost=COST,
-            cache_savings=COST,
-        ),
+        *_longs("request_count", "error_count", "guardrail_intervened_count", *TOKEN_COLUMNS),
+        *_struct(**dict.fromkeys(COST_COLUMNS, COST)),
         *_struct(latency_ms_avg=T.DoubleType(), latency_ms_p50=L, latency_ms_p90=L, latency_ms_max=L),
         T.StructField("usage_date", S, False),
     ]

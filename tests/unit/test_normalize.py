@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_costs.normalize import resolve_model, with_models, with_principals
+from bedrock_costs.models import resolve_model
+from bedrock_costs.normalize import with_models, with_principals
 from bedrock_costs.profiles import ResolvedProfile
 
 ACCT = "123456789012"

@@ -7,6 +7,7 @@ import gzip
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from bedrock_costs.catalog import (
     parse_catalog,
 )
 from bedrock_costs.discover import discover_local
-from bedrock_costs.models import normalize_model_id
+from bedrock_costs.models import resolve_model
+from bedrock_costs.profiles import ProfileError, ResolvedProfile, load_profile_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     coverage = verbs.add_parser("coverage", help="list the models seen in invocation logs that have no price")
     coverage.add_argument("--logs", type=Path, required=True, help="local folder laid out like the log bucket")
+    coverage.add_argument("--profiles", type=Path, help="application inference profiles JSON (bcr profiles fetch)")
     coverage.set_defaults(handler=run_coverage)
 
     for verb in (check, update, coverage):
@@ -70,11 +73,21 @@ def _report(path: Path, problems: list[str]) -> int:
     return 1
 
 
-def run_check(args: argparse.Namespace) -> int:
-    try:
-        rows = _load(args.catalog)
-    except CatalogError as exc:
-        return _report(args.catalog, exc.problems)
+def _with_catalog(action: Callable[[argparse.Namespace, list[PriceRow]], int]) -> Callable[[argparse.Namespace], int]:
+    """A verb handler that first loads ``--catalog`` and reports its problems (exit 1) instead of running."""
+
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            rows = _load(args.catalog)
+        except CatalogError as exc:
+            return _report(args.catalog, exc.problems)
+        return action(args, rows)
+
+    return handler
+
+
+@_with_catalog
+def run_check(args: argparse.Namespace, rows: list[PriceRow]) -> int:
     problems = check_catalog(rows)
     if problems:
         return _report(args.catalog, problems)
@@ -86,11 +99,8 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_update(args: argparse.Namespace) -> int:
-    try:
-        rows = _load(args.catalog)
-    except CatalogError as exc:
-        return _report(args.catalog, exc.problems)
+@_with_catalog
+def run_update(args: argparse.Namespace, rows: list[PriceRow]) -> int:
     effective_from = args.effective_from or date.today()
     try:
         client = pricing_update.make_client()
@@ -118,35 +128,44 @@ def run_update(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_requests(root: Path) -> Counter[tuple[str | None, str, str, date]]:
-    """Requests per (base model, source region, scope, event day) in a local copy of the log bucket."""
+def _log_requests(root: Path, profiles: Mapping[str, ResolvedProfile]) -> Counter[tuple[str | None, str, str, date]]:
+    """Requests per (base model, source region, scope, event day) in a local copy of the log bucket.
+
+    Damaged objects are read as far as they go and named on stderr; the ETL quarantines them.
+    """
     try:
         objects = discover_local(root)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from exc
     seen: Counter[tuple[str | None, str, str, date]] = Counter()
     for obj in objects:
-        with gzip.open(obj.path, "rt", encoding="utf-8") as lines:
-            for line in lines:
-                try:
-                    record = json.loads(line)
-                    day = date.fromisoformat(str(record.get("timestamp", ""))[:10])
-                except ValueError:
-                    continue  # not a record: the ETL quarantines it, coverage has nothing to price
-                model = normalize_model_id(record.get("modelId"))
-                seen[(model.model_id, record.get("region") or obj.region, model.inference_scope, day)] += 1
+        try:
+            with gzip.open(obj.path, "rt", encoding="utf-8", errors="replace") as lines:
+                for line in lines:
+                    try:
+                        record = json.loads(line)
+                        day = date.fromisoformat(str(record.get("timestamp", ""))[:10])
+                    except (ValueError, AttributeError):
+                        continue  # not a record: the ETL quarantines it, coverage has nothing to price
+                    model = resolve_model(record.get("modelId"), profiles)
+                    seen[(model.model_id, record.get("region") or obj.region, model.inference_scope, day)] += 1
+        except (OSError, EOFError) as exc:
+            print(
+                f"bcr pricing coverage: {obj.path}: damaged gzip object ({exc}); read up to the damage", file=sys.stderr
+            )
     return seen
 
 
-def run_coverage(args: argparse.Namespace) -> int:
+@_with_catalog
+def run_coverage(args: argparse.Namespace, rows: list[PriceRow]) -> int:
     """Exit 1 when any request in the logs would be left unpriced by the catalog."""
-    try:
-        rows = _load(args.catalog)
-    except CatalogError as exc:
-        return _report(args.catalog, exc.problems)
     requests: Counter[tuple[str | None, str, str]] = Counter()
     unpriced: Counter[tuple[str | None, str, str]] = Counter()
-    for (model_id, region, scope, day), count in _log_requests(args.logs).items():
+    try:
+        profiles = load_profile_file(args.profiles) if args.profiles else {}
+    except ProfileError as exc:
+        raise UsageError(f"--profiles: {exc}") from exc
+    for (model_id, region, scope, day), count in _log_requests(args.logs, profiles).items():
         requests[(model_id, region, scope)] += count
         priced = model_id is not None and scope in SCOPES
         if not priced or not find_price(

@@ -1,0 +1,50 @@
+"""End to end: `bcr pricing coverage` and `bcr demo` as a newcomer runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bcr.cli import main
+
+
+def test_coverage_names_the_unpriced_model_and_survives_damaged_objects(
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profiles = corpus / "inference_profiles.json"
+    assert main(["pricing", "coverage", "--logs", str(corpus), "--profiles", str(profiles)]) == 1
+    captured = capsys.readouterr()
+    assert "acme.unlisted-model-v1:0" in captured.out
+    assert "damaged gzip object" in captured.err
+    unpriced_line = captured.out.strip().splitlines()[-1]
+    # Resolved application profiles are priced like their model; the unresolved one and the
+    # provisioned model are listed by scope, never as a base model.
+    assert "(application)" in unpriced_line and "(provisioned)" in unpriced_line
+    assert "anthropic.claude-sonnet-4-5" not in unpriced_line
+
+
+def test_coverage_without_profiles_counts_every_application_profile_as_unpriced(
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def unpriced_total(*extra: str) -> int:
+        main(["pricing", "coverage", "--logs", str(corpus), *extra])
+        return int(capsys.readouterr().out.strip().splitlines()[-1].split()[0])
+
+    assert unpriced_total() > unpriced_total("--profiles", str(corpus / "inference_profiles.json"))
+
+
+def test_demo_runs_end_to_end_and_reports_spend(tmp_path: Path, capsys: pytest.CaptureFixture[str], spark) -> None:
+    assert main(["demo", "--dir", str(tmp_path / "demo"), "--records", "400"]) == 0
+    out = capsys.readouterr().out
+    for heading in (
+        "reconciled",
+        "Total spend",
+        "Spend by model",
+        "Spend by tenant",
+        "Spend by caller",
+        "Pricing status",
+    ):
+        assert heading in out
+    assert "PRIVATE-" not in out
+    assert (tmp_path / "demo" / "tables" / "invocations").is_dir()
