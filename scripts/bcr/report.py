@@ -8,7 +8,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from bedrock_costs import storage
-from bedrock_costs.pipeline import UNPRICED_STATUSES, RunSummary
+from bedrock_costs.pipeline import RunSummary
 from bedrock_costs.pricing import PRICING_STATUSES
 from bedrock_costs.schemas import INVOCATIONS
 
@@ -75,7 +75,7 @@ def print_costs(spark: SparkSession, out: str) -> None:
     statuses = table.groupBy("pricing_status").count().orderBy("pricing_status").collect()
     print("\nPricing status")
     for row in statuses:
-        flag = "  <- not in the totals above" if row["pricing_status"] in UNPRICED_STATUSES else ""
+        flag = "" if row["pricing_status"] in ("priced", "not_billed") else "  <- not in the totals above"
         print(f"  {row['pricing_status']:<20} {row['count']:>8}  {PRICING_STATUSES[row['pricing_status']]}{flag}")
     print("\nTables (Parquet, partitioned by usage_date):")
     for name in storage.TABLES:

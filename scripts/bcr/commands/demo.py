@@ -32,7 +32,10 @@ def _run(args: argparse.Namespace) -> int:
     logs, out = args.dir / "logs", args.dir / "tables"
     shutil.rmtree(out, ignore_errors=True)
     result = generate_logs(logs, records=args.records, seed=args.seed, corrupt=True)
-    print(f"generated {result.unique_requests} requests in {result.files} log objects under {logs}")
+    print(
+        f"generated {result.unique_requests} requests in {len(result.files)} log objects under {logs}, with a few "
+        "deliberately corrupt lines and objects to show the quarantine"
+    )
     if args.profiles is None:
         args.profiles = logs / "inference_profiles.json"
     summary = run_etl(args, str(logs), str(out))
