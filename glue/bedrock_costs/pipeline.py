@@ -25,14 +25,13 @@ from bedrock_costs.catalog import PriceRow
 from bedrock_costs.discover import LogObject
 from bedrock_costs.normalize import with_models, with_principals
 from bedrock_costs.parse import REJECT_REASONS, parse_lines
-from bedrock_costs.pricing import price_invocations
+from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
 from bedrock_costs.profiles import ResolvedProfile
 from bedrock_costs.read import TailReader, check_files, file_stats, number_lines, read_lines, source_key
 from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, PROCESSED_FILES, REJECTED_RECORDS
 from bedrock_costs.tags import DEFAULT_TAG_ALIASES, with_semantic_tags
 
 _DELIVERY_DATE = r"/(\d{4})/(\d{2})/(\d{2})/\d{2}/[^/]+$"
-UNPRICED_STATUSES = ("unresolved_profile", "unknown_model", "unpriced_model", "missing_tokens", "missing_rate")
 
 
 @dataclass(frozen=True)

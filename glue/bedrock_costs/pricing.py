@@ -35,6 +35,8 @@ PRICING_STATUSES = {
     "missing_tokens": "the record carries no input token count",
     "missing_rate": "the catalog row has no rate for a token class this request used",
 }
+# Token-priced requests the catalog could not price: kept with null cost, counted per run and flagged.
+UNPRICED_STATUSES = ("unresolved_profile", "unknown_model", "unpriced_model", "missing_tokens", "missing_rate")
 
 _RATE_FIELDS = (
     ("input", "usd_per_1m_input"),
