@@ -56,7 +56,7 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
         # Local files are listed faster by the driver than by a Spark job.
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
         .config("spark.local.dir", str(scratch / "local"))
-        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
+        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR -XX:+UseParallelGC")
     )
     for key, value in PIPELINE_CONF.items():
         builder = builder.config(key, value)
