@@ -202,6 +202,8 @@ def test_backfill_window_reads_only_its_days(corpus: Path, tmp_path: Path, spark
         (["--tag-aliases", '{"tennant": ["x"]}'], "unknown tag column"),
         (["--tag-aliases", "{not json"], "not valid JSON"),
         (["--pricing", "/nonexistent.csv"], "--pricing"),
+        (["--out", "s3://bucket/tables"], "Glue job writes"),
+        (["--out", "/etc/hostname"], "is a file"),
     ],
 )
 def test_wrong_parameters_exit_2_with_a_clear_message(

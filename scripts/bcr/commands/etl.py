@@ -115,6 +115,10 @@ def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     if since and until and since > until:
         raise UsageError(f"--since {since} is after --until {until}")
+    if "://" in out:
+        raise UsageError(f"--out {out}: local runs write to a folder; on AWS the Glue job writes the tables to S3")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder")
     catalog, profiles, aliases = load_inputs(args)
     objects = find_objects(logs, getattr(args, "cache", DEFAULT_CACHE), since, until)
     if not objects:
