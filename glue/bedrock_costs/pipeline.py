@@ -79,12 +79,20 @@ def _timed(summary: RunSummary, stage: str, progress: Callable[[str], None]) -> 
 
 
 def new_objects(spark: SparkSession, out: str, objects: Sequence[LogObject], reprocess: bool) -> list[LogObject]:
-    """Objects not yet processed with this size (a rewritten object is read again; duplicates drop)."""
-    if reprocess:
+    """Objects not yet processed with this size (a rewritten object is read again; duplicates drop).
+
+    The comparison runs in Spark and only the new keys come back, so the driver never holds the whole
+    processing history.
+    """
+    if reprocess or not objects:
         return list(objects)
     state = storage.read_table(spark, storage.table_path(out, storage.STATE), PROCESSED_FILES)
-    done = set() if state is None else {(r.source_file, r.size) for r in state.select("source_file", "size").collect()}
-    return [obj for obj in objects if (source_key(obj.path), obj.size) not in done]
+    if state is None:
+        return list(objects)
+    by_key = {(source_key(obj.path), obj.size): obj for obj in objects}
+    candidates = spark.createDataFrame(list(by_key), "source_file string, size long")
+    fresh = candidates.join(state.select("source_file", "size"), ["source_file", "size"], "left_anti").collect()
+    return sorted(by_key[(row["source_file"], row["size"])] for row in fresh)
 
 
 def enrich(
