@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from decimal import Decimal
@@ -241,3 +242,28 @@ def test_tables_are_partitioned_by_usage_date(first_run: Path) -> None:
         partitions = sorted(p.name for p in (first_run / name).iterdir() if p.is_dir())
         assert partitions and all(p.startswith("usage_date=2026-11-") for p in partitions), name
     assert storage.TABLES
+
+
+def test_a_folder_without_logs_is_a_recorded_empty_run(tmp_path: Path, spark) -> None:
+    (tmp_path / "logs").mkdir()
+    assert main(["etl", "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "out")]) == 0
+    run = runs(spark, tmp_path / "out")[0]
+    assert (run.files_discovered, run.lines_read, run.reconciled) == (0, 0, True)
+
+
+def test_an_object_with_only_bad_lines_is_quarantined_whole(tmp_path: Path, spark) -> None:
+    hour = tmp_path / "logs/AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2026/11/20/10"
+    hour.mkdir(parents=True)
+    (hour / "20261120T100000000Z_0000000000000000.json.gz").write_bytes(
+        gzip.compress(b'not json\n\n{"requestId":"r-1","timestamp":"nope"}\n', mtime=0)
+    )
+    assert main(["etl", "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "out")]) == 0
+    run = runs(spark, tmp_path / "out")[0]
+    assert (run.lines_read, run.rows_written, run.rejected_lines, run.reconciled) == (3, 0, 3, True)
+    rejected = spark.read.schema(REJECTED_RECORDS).parquet(str(tmp_path / "out" / "rejected_records")).collect()
+    assert sorted((r.line_number, r.reason_code) for r in rejected) == [
+        (1, "malformed_json"),
+        (2, "blank_line"),
+        (3, "bad_timestamp"),
+    ]
+    assert [r.request_id for r in rejected if r.reason_code == "bad_timestamp"] == ["r-1"]
