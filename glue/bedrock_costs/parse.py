@@ -159,8 +159,9 @@ def _trailing_content(value: Column) -> Column:
     A line must end with the record's closing brace, and a second record glued on (``}{"timestamp":``)
     cannot be hidden inside the first: there an unescaped quote after ``{`` would have closed a string.
     """
-    # One cheap byte search; the exact pattern is only checked on the rare lines that contain it.
-    maybe_glued = F.instr(value, '}{"') > 0
+    # One cheap byte search (contains, not instr: it skips ahead on the first byte instead of decoding
+    # characters); the exact pattern is only checked on the rare lines that contain it.
+    maybe_glued = value.contains('}{"')
     glued = maybe_glued & value.rlike(r'\}\{"(timestamp|schemaType|accountId|requestId)"')
     # endswith is a constant-time byte compare; the regex only runs on lines that fail it.
     closed = value.endswith("}") | value.rlike(r"\}\s*$")
