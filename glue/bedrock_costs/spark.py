@@ -40,6 +40,8 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
     ensure_java()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     scratch = Path(tempfile.gettempdir()) / "bcr-spark"
+    os.environ.setdefault("SPARK_LOCAL_DIRS", str(scratch / "local"))
+    quiet = Path(__file__).with_name("log4j2.properties")
     builder = (
         SparkSession.builder.master(f"local[{cores or '*'}]")
         .appName(app_name)
@@ -55,8 +57,7 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         # Local files are listed faster by the driver than by a Spark job.
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
-        .config("spark.local.dir", str(scratch / "local"))
-        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR -XX:+UseParallelGC")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet.as_uri()} -XX:+UseParallelGC")
     )
     for key, value in PIPELINE_CONF.items():
         builder = builder.config(key, value)
