@@ -219,7 +219,8 @@ def _process(
             "usage_date", F.date_format("event_time", "yyyy-MM-dd")
         )
         redelivered = duplicate_rows(accepted)
-        batch = drop_rows(accepted, redelivered)
+        # Every lookup below scans the batch once more: cache it without the line-numbering join.
+        batch = drop_rows(accepted, redelivered).cache()
         batch_rows = summary.lines_read - summary.rejected_lines - len(redelivered)
         summary.affected_dates = storage.dates_in(accepted, "usage_date")
         ledger = conform(
@@ -240,6 +241,7 @@ def _process(
         storage.table_path(out, storage.STATE),
         "run_date",
     )
+    batch.unpersist()
     parsed.unpersist()
 
 
