@@ -9,6 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 from bcr.errors import UsageError
 from bcr.report import print_run
 from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError, PriceRow, load_catalog
@@ -76,9 +79,6 @@ def load_inputs(args: argparse.Namespace) -> tuple[list[PriceRow], dict[str, Res
 
 
 def _s3_client() -> Any:
-    import boto3  # only S3 runs need it
-    from botocore.config import Config
-
     return boto3.client("s3", config=Config(connect_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"}))
 
 
@@ -90,9 +90,7 @@ def fetch_s3_logs(uri: str, cache: Path, since: date | None, until: date | None)
         objects = list_log_objects(client, uri, since, until)
         print(f"[etl] {len(objects)} log objects in {uri}; syncing to {cache}", file=sys.stderr)
         return download_objects(client, objects, cache, progress=_download_progress)
-    except ValueError as exc:
-        raise UsageError(f"--logs: {exc}") from exc
-    except SourceError as exc:
+    except (ValueError, SourceError) as exc:
         raise UsageError(f"--logs: {exc}") from exc
 
 
