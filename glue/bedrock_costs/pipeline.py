@@ -18,11 +18,13 @@ from datetime import UTC, date, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from bedrock_costs import storage
 from bedrock_costs.aggregate import conform, daily_costs, invocation_tags
 from bedrock_costs.catalog import PriceRow
 from bedrock_costs.discover import LogObject
+from bedrock_costs.lookup import join_lookup
 from bedrock_costs.normalize import with_models, with_principals
 from bedrock_costs.parse import REJECT_REASONS, parse_lines
 from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
@@ -30,8 +32,6 @@ from bedrock_costs.profiles import ResolvedProfile
 from bedrock_costs.read import TailReader, check_files, file_stats, number_lines, read_lines, source_key
 from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, PROCESSED_FILES, REJECTED_RECORDS
 from bedrock_costs.tags import DEFAULT_TAG_ALIASES, with_semantic_tags
-
-_DELIVERY_DATE = r"/(\d{4})/(\d{2})/(\d{2})/\d{2}/[^/]+$"
 
 
 @dataclass(frozen=True)
@@ -54,16 +54,23 @@ class RunSummary:
     finished_at: datetime | None = None
     files_discovered: int = 0
     files_new: int = 0
-    files_corrupt: int = 0
     lines_read: int = 0
     rows_written: int = 0
     duplicates_dropped: int = 0
-    rejected_lines: int = 0
     unpriced_rows: int = 0
     affected_dates: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     corrupt_files: list[str] = field(default_factory=list)
+
+    @property
+    def files_corrupt(self) -> int:
+        return len(self.corrupt_files)
+
+    @property
+    def rejected_lines(self) -> int:
+        """Rejected *lines*; a damaged object's own record is not a line."""
+        return sum(n for code, n in self.rejects_by_reason.items() if code != "corrupt_gzip")
 
     @property
     def reconciled(self) -> bool:
@@ -194,7 +201,6 @@ def _process(
         checks = check_files(todo, read_tails(todo), stats)
     summary.lines_read = sum(s.lines for s in stats.values())
     broken = [check for check in checks if not check.complete]
-    summary.files_corrupt = len(broken)
     summary.corrupt_files = [check.source_file for check in broken]
     numbered = number_lines(parsed, stats)
 
@@ -203,14 +209,17 @@ def _process(
             [(c.source_file, None, "corrupt_gzip", c.reason(), None) for c in broken],
             "source_file string, line_number long, reason_code string, reason string, request_id string",
         )
-        delivery_date = F.concat_ws("-", *(F.regexp_extract("source_file", _DELIVERY_DATE, i) for i in (1, 2, 3)))
-        rejected = _rejected_rows(numbered, corrupt).select(
-            "*", *(v.alias(k) for k, v in stamp.items()), delivery_date.alias("delivery_date")
+        # The delivery date is the object's hour folder, already parsed by discovery.
+        delivered = {source_key(o.path): o.delivery_date.isoformat() for o in todo}
+        rejected = join_lookup(
+            _rejected_rows(numbered, corrupt).select("*", *(v.alias(k) for k, v in stamp.items())),
+            ["source_file"],
+            lambda source_file: (delivered.get(source_file),),
+            T.StructType([T.StructField("delivery_date", T.StringType())]),
         )
         rejected = conform(rejected, REJECTED_RECORDS).cache()
         reasons = rejected.groupBy("reason_code").count().collect()
         summary.rejects_by_reason = {r["reason_code"]: int(r["count"]) for r in reasons}
-        summary.rejected_lines = sum(n for code, n in summary.rejects_by_reason.items() if code != "corrupt_gzip")
         _merge_rejected(spark, out, rejected)
         rejected.unpersist()
 
