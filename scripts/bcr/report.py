@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bedrock_costs import storage
@@ -41,8 +41,7 @@ def print_run(summary: RunSummary, out: str) -> None:
     print(f"  time: {timing}")
 
 
-def _top(spark: SparkSession, out: str, column: str, title: str, limit: int = 8) -> None:
-    table = spark.read.schema(INVOCATIONS).parquet(storage.table_path(out, "invocations"))
+def _top(table: DataFrame, column: str, title: str, limit: int = 8) -> None:
     rows = (
         table.groupBy(F.coalesce(F.col(column), F.lit("(none)")).alias("key"))
         .agg(F.sum("total_cost").alias("cost"), F.count(F.lit(1)).alias("requests"))
@@ -69,9 +68,9 @@ def print_costs(spark: SparkSession, out: str) -> None:
         f"\nTotal spend {usd(totals['cost'])} over {totals['requests']} requests, {totals['first']} .. {totals['last']}"
     )
     print(f"Prompt caching saved {usd(totals['savings'])} against uncached input prices")
-    _top(spark, out, "model_id", "Spend by model")
-    _top(spark, out, "tenant", "Spend by tenant (requestMetadata)")
-    _top(spark, out, "principal_name", "Spend by caller (IAM role or user)")
+    _top(table, "model_id", "Spend by model")
+    _top(table, "tenant", "Spend by tenant (requestMetadata)")
+    _top(table, "principal_name", "Spend by caller (IAM role or user)")
     statuses = table.groupBy("pricing_status").count().orderBy("pricing_status").collect()
     print("\nPricing status")
     for row in statuses:
