@@ -274,11 +274,8 @@ def _merge_ledger(
             else existing.unionByName(ledger.join(existing.select("request_id"), "request_id", "left_anti"))
         )
         storage.replace_partitions(merged, root, "usage_date", ["event_time", "request_id"])
-        final = (
-            spark.read.schema(INVOCATIONS)
-            .option("basePath", root)
-            .parquet(*(f"{root}/usage_date={day}" for day in summary.affected_dates))
-        )
+        written = [storage.partition_path(root, "usage_date", day) for day in summary.affected_dates]
+        final = storage.read_paths(spark, root, INVOCATIONS, written)
         summary.rows_written = final.count() - before
         summary.duplicates_dropped = redelivered + (batch_rows - summary.rows_written)
         summary.unpriced_rows = storage.count_where(

@@ -16,6 +16,10 @@ def table_path(root: str, table: str) -> str:
     return f"{root.rstrip('/')}/{table}"
 
 
+def partition_path(root: str, column: str, value: str) -> str:
+    return f"{root}/{column}={value}"
+
+
 def path_exists(spark: SparkSession, path: str) -> bool:
     """Ask Hadoop's file system (local, or S3 on Glue) whether ``path`` exists."""
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
@@ -34,9 +38,13 @@ def read_partitions(
     spark: SparkSession, root: str, schema: T.StructType, column: str, values: Sequence[str]
 ) -> DataFrame | None:
     """Only the named partitions that exist, without listing the table's whole history."""
-    paths = [f"{root}/{column}={value}" for value in values if path_exists(spark, f"{root}/{column}={value}")]
-    if not paths:
-        return None
+    paths = [partition_path(root, column, value) for value in values]
+    existing = [path for path in paths if path_exists(spark, path)]
+    return read_paths(spark, root, schema, existing) if existing else None
+
+
+def read_paths(spark: SparkSession, root: str, schema: T.StructType, paths: Sequence[str]) -> DataFrame:
+    """Partition folders of one table, read with its schema and partition column."""
     return spark.read.schema(schema).option("basePath", root).parquet(*paths)
 
 
