@@ -8,7 +8,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-TABLES = ("invocations", "daily_costs", "invocation_tags", "rejected_records", "pipeline_runs")
+from bedrock_costs.schemas import PUBLISHED_TABLES
+
+TABLES = tuple(table.name for table in PUBLISHED_TABLES)
 STATE = "_state/processed_files"
 
 
