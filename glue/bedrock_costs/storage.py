@@ -29,6 +29,21 @@ def path_exists(spark: SparkSession, path: str) -> bool:
     return bool(hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path))  # type: ignore[attr-defined]
 
 
+def partition_folders(spark: SparkSession, root: str, column: str) -> dict[str, str]:
+    """``value → folder`` of every ``column=value`` partition directly under ``root`` ({} before the first write)."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(root)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    if not fs.exists(hadoop_path):
+        return {}
+    folders = {}
+    for status in fs.listStatus(hadoop_path):
+        key, separator, value = status.getPath().getName().partition("=")
+        if status.isDirectory() and separator and key == column and value:
+            folders[value] = f"{status.getPath().toString()}/"
+    return folders
+
+
 def read_table(spark: SparkSession, root: str, schema: T.StructType) -> DataFrame | None:
     """A whole (small) table, or ``None`` before its first write."""
     if not path_exists(spark, root):

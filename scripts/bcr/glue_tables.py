@@ -103,14 +103,14 @@ def render(tables: Sequence[Table] = PUBLISHED_TABLES) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sync(template: Path, write: bool) -> bool:
+def sync(template: Path, write: bool, tables: Sequence[Table] = PUBLISHED_TABLES) -> bool:
     """Whether the template's block matches the schemas; with ``write``, make it match."""
     text = template.read_text(encoding="utf-8")
     start, stop = text.find(BEGIN + "\n"), text.find(END + "\n")
     if start < 0 or stop < start:
         raise ValueError(f"{template} has no generated Glue tables block (its marker lines are missing)")
     current = text[start : stop + len(END) + 1]
-    expected = render()
+    expected = render(tables)
     if current == expected:
         return True
     if write:
