@@ -110,10 +110,16 @@ def tool(environment: str, command: str) -> Path:
     return path
 
 
-def run_tool(args: Sequence[str | Path], cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    args: Sequence[str | Path], cwd: Path = ROOT, timeout: int = 600, endpoint: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool offline; ``endpoint`` (a loopback moto server) is where its AWS calls go, if any."""
     env = {**os.environ, **TOOL_ENV}
     for name in [k for k in env if k.startswith("AWS_ENDPOINT_URL") or k in ("AWS_PROFILE", "AWS_SESSION_TOKEN")]:
         env.pop(name)
+    if endpoint:
+        assert endpoint.startswith("http://127.0.0.1:"), "tools only ever talk to loopback"
+        env["AWS_ENDPOINT_URL"] = endpoint
     return subprocess.run(
         [str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
