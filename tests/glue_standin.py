@@ -63,7 +63,7 @@ class MountedSession:
         return getattr(self._session, name)
 
 
-def _resolved_options(args: Sequence[str], options: Sequence[str]) -> dict[str, Any]:
+def resolved_options(args: Sequence[str], options: Sequence[str]) -> dict[str, Any]:
     """Faithful to awsglue.utils.getResolvedOptions for what the job uses, for Pythons its wheel refuses."""
     parser = argparse.ArgumentParser(exit_on_error=False)
     parser.add_argument("--job-bookmark-option", required=False)
@@ -106,7 +106,7 @@ def modules(session: SparkSession, mounts: Mapping[str, Path]) -> tuple[dict[str
         stand_ins["awsglue.utils"] = awsglue.utils
     else:
         utils = types.ModuleType("awsglue.utils")
-        utils.getResolvedOptions = _resolved_options  # type: ignore[attr-defined]
+        utils.getResolvedOptions = resolved_options  # type: ignore[attr-defined]
         stand_ins |= {"awsglue": types.ModuleType("awsglue"), "awsglue.utils": utils}
     return stand_ins, record
 

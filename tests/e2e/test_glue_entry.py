@@ -2,12 +2,14 @@
 
 S3, the Glue Data Catalog, EventBridge and SQS are moto on 127.0.0.1; Bedrock's ListInferenceProfiles is a
 loopback stand-in (moto lacks it); ``awsglue`` is stood in over the local SparkSession (tests/glue_standin.py).
-The only departure from the deployed job: ``--tables_uri`` is a local folder, because local Spark cannot
-write to S3. The tables must equal what `bcr etl` makes of the same logs.
+Local Spark has no S3 connector, so the two departures from the deployed job are that Spark reads the
+``s3://`` log objects from a local mirror of the bucket (listing and gzip tails still come from S3) and
+that ``--tables_uri`` is a local folder. The tables must equal what `bcr etl` makes of the same logs.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -19,7 +21,9 @@ from types import ModuleType
 import boto3
 import pytest
 from aws_template import ENTRY_SCRIPT, ROOT, default_refs, fresh_template, resolve, resources
-from glue_standin import JobRecord, _resolved_options, load_entry_script, modules
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from glue_standin import JobRecord, load_entry_script, modules, resolved_options
 from loopback import bedrock_profiles
 from moto.server import ThreadedMotoServer
 
@@ -113,7 +117,7 @@ def stack(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     server.stop()
 
 
-def run_job(stack: Stack, corpus: Path, spark, patcher: pytest.MonkeyPatch, patch=None) -> tuple[JobRecord, list[str]]:
+def run_job(stack: Stack, corpus: Path, spark, patcher: pytest.MonkeyPatch, patch=None) -> JobRecord:
     """Call the entry script's ``main`` as Glue would; return what the job recorded and the regions asked."""
     summaries = json.loads((corpus / "inference_profiles.json").read_text())["inferenceProfileSummaries"]
     with bedrock_profiles(summaries) as (bedrock_url, asked):
@@ -129,15 +133,14 @@ def run_job(stack: Stack, corpus: Path, spark, patcher: pytest.MonkeyPatch, patc
             entry.main(list(stack.argv))
         finally:
             record.asked = sorted(set(asked))
-    return record, record.asked
+    return record
 
 
 @pytest.fixture(scope="module")
 def first(stack: Stack, corpus: Path, spark) -> JobRecord:
     """The first run, shared by the checks below (moto's state is per module)."""
     with pytest.MonkeyPatch.context() as patcher:
-        record, _asked = run_job(stack, corpus, spark, patcher)
-    return record
+        return run_job(stack, corpus, spark, patcher)
 
 
 def rows(spark, root: Path, table: str) -> list[tuple]:
@@ -189,7 +192,7 @@ def test_a_second_run_finds_nothing_new_and_registers_nothing(
     first: JobRecord, stack: Stack, corpus: Path, spark, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = {t: rows(spark, stack.tables, t) for t in FACT_TABLES}
-    record, _asked = run_job(stack, corpus, spark, monkeypatch)
+    record = run_job(stack, corpus, spark, monkeypatch)
     assert record.commits == 1
     assert {t: rows(spark, stack.tables, t) for t in FACT_TABLES} == before
     last = max(spark.read.parquet(str(stack.tables / "pipeline_runs")).collect(), key=lambda r: r.started_at)
@@ -222,5 +225,47 @@ def test_the_fallback_option_parser_agrees_with_glues(stack: Stack) -> None:
     awsglue_utils = pytest.importorskip("awsglue.utils")
     options = ["JOB_NAME", "logs_uri", "tables_uri", "pricing_uri", "since"]
     assert (
-        _resolved_options(stack.argv, options).items() <= awsglue_utils.getResolvedOptions(stack.argv, options).items()
+        resolved_options(stack.argv, options).items() <= awsglue_utils.getResolvedOptions(stack.argv, options).items()
     )
+
+
+@pytest.fixture
+def entry(spark, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    stand_ins, _record = modules(spark, {})
+    for name, module in stand_ins.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    return load_entry_script(ENTRY_SCRIPT)
+
+
+def test_scheduled_runs_look_back_and_backfills_use_their_window(entry: ModuleType) -> None:
+    options = {**entry.ARGUMENTS, **entry.RUN_ARGUMENTS, "lookback_days": "2"}
+    assert entry.window(options, date(2026, 12, 2)) == (date(2026, 11, 30), None)
+    assert entry.window({**options, "since": "2026-01-01"}, date(2026, 12, 2)) == (date(2026, 1, 1), None)
+    backfill = {**options, "since": "2026-01-01", "until": "2026-01-31"}
+    assert entry.window(backfill, date(2026, 12, 2)) == (date(2026, 1, 1), date(2026, 1, 31))
+
+
+def test_optional_arguments_default_and_required_ones_are_enforced(entry: ModuleType) -> None:
+    base = ["script", "--JOB_NAME", JOB, "--logs_uri", "s3://l/", "--tables_uri", "s3://t/", "--pricing_uri", "s3://p"]
+    options = entry.resolve_options(base)
+    assert {k: options[k] for k in ("lookback_days", "tag_aliases", "database", "since")} == {
+        "lookback_days": "2",
+        "tag_aliases": "",
+        "database": "",
+        "since": "",
+    }
+    assert entry.resolve_options([*base, "--lookback_days", "5"])["lookback_days"] == "5"
+    with pytest.raises(Exception, match="pricing_uri"):
+        entry.resolve_options(base[:-2])
+
+
+def test_tag_aliases_are_inline_json_or_an_s3_file(entry: ModuleType) -> None:
+    assert entry.tag_alias_text(None, "") is None
+    assert entry.tag_alias_text(None, '{"tenant": ["org"]}') == '{"tenant": ["org"]}'
+
+    body = b'{"team": ["squad"]}'
+    s3 = boto3.client("s3", region_name="us-east-1")
+    with Stubber(s3) as stub:
+        expected = {"Bucket": "bucket", "Key": "assets/x/tag_aliases.json"}
+        stub.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, expected)
+        assert entry.tag_alias_text(s3, "s3://bucket/assets/x/tag_aliases.json") == body.decode()
