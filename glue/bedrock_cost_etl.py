@@ -1,15 +1,14 @@
 """AWS Glue 5.1 job entry point: the only module that imports ``awsglue``.
 
 Everything it runs is the plain-PySpark ``bedrock_costs`` package (shipped with ``--extra-py-files``),
-so the job behaves exactly like ``bcr etl`` does locally. Job arguments:
+so the job behaves exactly like ``bcr etl`` does locally. One run:
 
-``--logs_uri``      s3://bucket/prefix/ that holds ``AWSLogs/<account>/BedrockModelInvocationLogs/...``
-``--tables_uri``    s3://bucket/prefix/ for the output tables
-``--pricing_uri``   s3:// URI of the price catalog CSV
-``--lookback_days`` delivery days listed each run (default 2): late objects inside it are picked up,
-                    objects already processed are skipped, so a run costs what is new
-``--since``/``--until`` optional backfill window (YYYY-MM-DD), overriding the lookback
-``--tag_aliases``   optional JSON overriding the requestMetadata → tag column aliases
+1. reads the price catalog and the tag-alias config from S3,
+2. lists the last ``--lookback_days`` of log deliveries (or a ``--since``/``--until`` backfill window),
+3. resolves the application inference profiles of the regions it sees,
+4. merges the new objects into the tables under ``--tables_uri`` and records the run in ``pipeline_runs``,
+5. registers the partitions it created in the Glue database ``--database``, so Athena sees them at once,
+6. fails, after publishing a "not reconciled" event, when lines read != rows + duplicates + rejected lines.
 """
 
 from __future__ import annotations
@@ -17,40 +16,88 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import boto3
 from awsglue.context import GlueContext
 from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
+from botocore.exceptions import BotoCoreError, ClientError
 from pyspark.context import SparkContext
 
 from bedrock_costs.catalog import parse_catalog
-from bedrock_costs.pipeline import EtlSettings, run_pipeline
+from bedrock_costs.partitions import register_new_partitions
+from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, fetch_profiles, profiles_from_summaries
-from bedrock_costs.s3_source import list_log_objects, parse_s3_uri, read_tails
+from bedrock_costs.s3_source import list_log_objects, read_tails, read_text
 from bedrock_costs.spark import PIPELINE_CONF
+from bedrock_costs.storage import TABLES
 from bedrock_costs.tags import parse_tag_aliases
 
-REQUIRED = ["JOB_NAME", "logs_uri", "tables_uri", "pricing_uri"]
-OPTIONAL = {"lookback_days": "2", "since": "", "until": "", "tag_aliases": ""}
+# The job's arguments and their defaults (None: required). template.yaml's DefaultArguments give every one of
+# them; tests/contract/test_template_job.py reads this table from the source, without importing awsglue.
+ARGUMENTS: dict[str, str | None] = {
+    "logs_uri": None,  # s3://bucket/prefix/ above AWSLogs/<account>/BedrockModelInvocationLogs/...
+    "tables_uri": None,  # s3://bucket/prefix/ of the output tables
+    "pricing_uri": None,  # s3:// URI of the price catalog CSV
+    "lookback_days": "2",  # delivery days listed per run; objects already processed are skipped
+    "tag_aliases": "",  # JSON, or the s3:// URI of a JSON file, overriding requestMetadata aliases
+    "database": "",  # Glue database whose tables get the new partitions registered ("" skips it)
+}
+# A backfill window for one run (StartJobRun --arguments). Never a job default: it would pin every run.
+RUN_ARGUMENTS: dict[str, str] = {"since": "", "until": ""}
+
+# The EventBridge event of a run that did not reconcile; template.yaml's RunNotReconciledRule matches it.
+EVENT_SOURCE = "bedrock-cost-reporting"
+NOT_RECONCILED = "Cost run not reconciled"
 
 
-def _options(argv: list[str]) -> dict[str, str]:
-    present = [name for name in OPTIONAL if f"--{name}" in argv]
-    return {**OPTIONAL, **getResolvedOptions(argv, REQUIRED + present)}
+def resolve_options(argv: list[str]) -> dict[str, str]:
+    """Glue's own parser for the arguments given, the defaults above for the optional ones left out."""
+    optional = {**{k: v for k, v in ARGUMENTS.items() if v is not None}, **RUN_ARGUMENTS}
+    required = ["JOB_NAME", *(name for name, default in ARGUMENTS.items() if default is None)]
+    present = [name for name in optional if f"--{name}" in argv]
+    return {**optional, **getResolvedOptions(argv, required + present)}
 
 
-def _window(options: dict[str, str]) -> tuple[date | None, date | None]:
+def window(options: dict[str, str], today: date) -> tuple[date | None, date | None]:
+    """The backfill window when one is given, else the lookback (open-ended: late objects are included)."""
     if options["since"] or options["until"]:
         return (
             date.fromisoformat(options["since"]) if options["since"] else None,
             date.fromisoformat(options["until"]) if options["until"] else None,
         )
-    return datetime.now(UTC).date() - timedelta(days=int(options["lookback_days"])), None
+    return today - timedelta(days=int(options["lookback_days"])), None
+
+
+def tag_alias_text(s3: Any, value: str) -> str | None:
+    """``--tag_aliases`` is inline JSON or the S3 URI of a JSON file (what the template passes)."""
+    return read_text(s3, value) if value.startswith("s3://") else (value or None)
+
+
+def report_not_reconciled(events: Any, options: dict[str, str], summary: RunSummary) -> None:
+    """Publish the event that RunNotReconciledRule turns into an alert; never hide the failure itself."""
+    detail = {
+        "job_name": options["JOB_NAME"],
+        "job_run_id": options.get("JOB_RUN_ID") or "",
+        "run_id": summary.run_id,
+        "lines_read": summary.lines_read,
+        "rows_written": summary.rows_written,
+        "duplicates_dropped": summary.duplicates_dropped,
+        "rejected_lines": summary.rejected_lines,
+    }
+    entry = {"Source": EVENT_SOURCE, "DetailType": NOT_RECONCILED, "Detail": json.dumps(detail)}
+    try:
+        response = events.put_events(Entries=[entry])
+    except (ClientError, BotoCoreError) as exc:
+        print(f"WARNING: could not publish the not-reconciled event: {exc}", file=sys.stderr)
+        return
+    if response.get("FailedEntryCount"):
+        print(f"WARNING: EventBridge rejected the not-reconciled event: {response['Entries']}", file=sys.stderr)
 
 
 def main(argv: list[str]) -> None:
-    options = _options(argv)
+    options = resolve_options(argv)
     glue_context = GlueContext(SparkContext.getOrCreate())
     spark = glue_context.spark_session
     for key, value in PIPELINE_CONF.items():
@@ -59,11 +106,9 @@ def main(argv: list[str]) -> None:
     job.init(options["JOB_NAME"], options)
 
     s3 = boto3.client("s3")
-    bucket, key = parse_s3_uri(options["pricing_uri"])
-    catalog = parse_catalog(
-        s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"), options["pricing_uri"]
-    )
-    since, until = _window(options)
+    catalog = parse_catalog(read_text(s3, options["pricing_uri"]), options["pricing_uri"])
+    aliases = parse_tag_aliases(tag_alias_text(s3, options["tag_aliases"]))
+    since, until = window(options, datetime.now(UTC).date())
     objects = list_log_objects(s3, options["logs_uri"], since, until)
     regions = sorted({obj.region for obj in objects})
     try:
@@ -74,17 +119,17 @@ def main(argv: list[str]) -> None:
         # Requests through application profiles are then flagged unresolved_profile, never priced at $0.
         print(f"WARNING: application inference profiles not resolved: {exc}", file=sys.stderr)
         profiles = {}
-    settings = EtlSettings(
-        out=options["tables_uri"].rstrip("/"),
-        since=since,
-        until=until,
-        tag_aliases=parse_tag_aliases(options["tag_aliases"] or None),
-    )
+    settings = EtlSettings(out=options["tables_uri"].rstrip("/"), since=since, until=until, tag_aliases=aliases)
     summary = run_pipeline(
         spark, objects, settings, catalog, profiles, lambda objs: read_tails(s3, objs), progress=print
     )
     print(json.dumps({**summary.__dict__, "reconciled": summary.reconciled}, default=str))
+    # Whatever the run wrote is in S3 now: make it queryable even when the run is about to fail.
+    if options["database"]:
+        added = register_new_partitions(boto3.client("glue"), spark, options["database"], TABLES)
+        print(json.dumps({"partitions_registered": added}))
     if not summary.reconciled:
+        report_not_reconciled(boto3.client("events"), options, summary)
         raise RuntimeError(f"run {summary.run_id} does not reconcile: see pipeline_runs")
     job.commit()
 

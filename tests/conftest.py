@@ -37,3 +37,16 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("corpus")
     generate_logs(root, records=1500, seed=11, corrupt=True)
     return root
+
+
+@pytest.fixture(scope="session")
+def etl_tables(corpus: Path, tmp_path_factory: pytest.TempPathFactory, spark) -> Path:
+    """`bcr etl` run once on the corpus (with its profile file): the reference other runs are held to."""
+    from bcr.cli import main
+
+    out = tmp_path_factory.mktemp("etl-tables")
+    assert (
+        main(["etl", "--logs", str(corpus), "--out", str(out), "--profiles", str(corpus / "inference_profiles.json")])
+        == 0
+    )
+    return out

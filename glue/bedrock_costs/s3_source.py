@@ -70,6 +70,20 @@ def list_log_objects(client: Any, uri: str, since: date | None = None, until: da
     return sorted(obj for obj in found if obj is not None and in_window(obj, since, until))
 
 
+def read_text(client: Any, uri: str) -> str:
+    """The UTF-8 text of one object, e.g. the price catalog or the tag-alias config the Glue job reads."""
+    try:
+        bucket, key = _bucket_key(uri)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from exc
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except (ClientError, BotoCoreError) as exc:
+        raise _source_error(exc, client, f"read {uri}", f"s3:GetObject on arn:aws:s3:::{bucket}/{key}") from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{uri} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+
+
 def read_tails(client: Any, objects: Sequence[LogObject], nbytes: int = 8) -> dict[str, bytes]:
     """The last ``nbytes`` of each object by path: the gzip trailer (CRC32 + ISIZE) tells truncated files apart."""
     if nbytes < 1:

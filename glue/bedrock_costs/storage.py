@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-TABLES = ("invocations", "daily_costs", "invocation_tags", "rejected_records", "pipeline_runs")
+from bedrock_costs.schemas import PUBLISHED_TABLES
+
+TABLES = tuple(table.name for table in PUBLISHED_TABLES)
 STATE = "_state/processed_files"
 
 
@@ -20,11 +23,30 @@ def partition_path(root: str, column: str, value: str) -> str:
     return f"{root}/{column}={value}"
 
 
-def path_exists(spark: SparkSession, path: str) -> bool:
-    """Ask Hadoop's file system (local, or S3 on Glue) whether ``path`` exists."""
+def _file_system(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """Hadoop's file system for ``path`` (local, or S3 on Glue) and the Hadoop path itself."""
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return bool(hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path))  # type: ignore[attr-defined]
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path  # type: ignore[attr-defined]
+
+
+def path_exists(spark: SparkSession, path: str) -> bool:
+    """Ask Hadoop's file system (local, or S3 on Glue) whether ``path`` exists."""
+    fs, hadoop_path = _file_system(spark, path)
+    return bool(fs.exists(hadoop_path))
+
+
+def partition_folders(spark: SparkSession, root: str, column: str) -> dict[str, str]:
+    """``value → folder`` of every ``column=value`` partition directly under ``root`` ({} before the first write)."""
+    fs, hadoop_path = _file_system(spark, root)
+    if not fs.exists(hadoop_path):
+        return {}
+    folders = {}
+    for status in fs.listStatus(hadoop_path):
+        key, separator, value = status.getPath().getName().partition("=")
+        if status.isDirectory() and separator and key == column and value:
+            folders[value] = f"{status.getPath().toString()}/"
+    return folders
 
 
 def read_table(spark: SparkSession, root: str, schema: T.StructType) -> DataFrame | None:

@@ -54,10 +54,9 @@ def runs(spark, out: Path) -> list:
 
 
 @pytest.fixture(scope="module")
-def first_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory, spark) -> Path:
-    out = tmp_path_factory.mktemp("tables")
-    assert etl(corpus, out) == 0
-    return out
+def first_run(etl_tables: Path) -> Path:
+    """The session's `bcr etl` run on the corpus (tests/conftest.py), shared with the Glue job's tests."""
+    return etl_tables
 
 
 def test_every_line_is_accounted_for(first_run: Path, corpus: Path, spark) -> None:

@@ -1,0 +1,273 @@
+"""The Glue entry script's own control flow, end to end, with the job arguments template.yaml gives it.
+
+S3, the Glue Data Catalog, EventBridge and SQS are moto on 127.0.0.1; Bedrock's ListInferenceProfiles is a
+loopback stand-in (moto lacks it); ``awsglue`` is stood in over the local SparkSession (tests/glue_standin.py).
+Local Spark has no S3 connector, so the two departures from the deployed job are that Spark reads the
+``s3://`` log objects from a local mirror of the bucket (listing and gzip tails still come from S3) and
+that ``--tables_uri`` is a local folder. The tables must equal what `bcr etl` makes of the same logs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import pytest
+from aws_template import ENTRY_SCRIPT, ROOT, default_refs, fresh_template, resolve, resources
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from glue_standin import JobRecord, load_entry_script, modules, resolved_options
+from loopback import bedrock_profiles
+from moto.server import ThreadedMotoServer
+
+from bcr.glue_tables import glue_type
+from bedrock_costs.pipeline import RunSummary
+from bedrock_costs.schemas import PUBLISHED_TABLES
+
+LOGS_BUCKET, LOGS_PREFIX = "central-bedrock-logs", "bedrock/"
+DATA_BUCKET, DATABASE, JOB = "bcr-data", "bedrock_costs", "bcr-cost-etl"
+ASSETS = f"s3://{DATA_BUCKET}/assets/0123456789abcdef/"
+FACT_TABLES = ("invocations", "daily_costs", "invocation_tags", "rejected_records")
+
+
+@dataclass
+class Stack:
+    """The deployed-looking world one test module shares."""
+
+    endpoint: str
+    tables: Path
+    argv: list[str]
+    template: dict
+    queue_url: str
+
+
+@pytest.fixture(scope="module")
+def stack(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    tpl = fresh_template()
+    tables = tmp_path_factory.mktemp("glue-job-tables")
+    refs = default_refs(
+        tpl,
+        LogsBucketName=LOGS_BUCKET,
+        LogsPrefix=LOGS_PREFIX,
+        DataBucket=DATA_BUCKET,
+        GlueDatabase=DATABASE,
+        CostEtlJob=JOB,
+        JobLogs=f"/aws-glue/jobs/bedrock-cost-reporting/{JOB}",
+        **{
+            "Assets.ScriptUri": ASSETS + "bedrock_cost_etl.py",
+            "Assets.PackageUri": ASSETS + "bedrock_costs.zip",
+            "Assets.PricingUri": ASSETS + "bedrock_prices.csv",
+            "Assets.TagAliasesUri": ASSETS + "tag_aliases.json",
+        },
+    )
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    for bucket in (LOGS_BUCKET, DATA_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    for path in sorted(corpus.rglob("*")):
+        if path.is_file():
+            s3.put_object(
+                Bucket=LOGS_BUCKET, Key=LOGS_PREFIX + path.relative_to(corpus).as_posix(), Body=path.read_bytes()
+            )
+    assets = ASSETS.removeprefix(f"s3://{DATA_BUCKET}/")
+    s3.put_object(
+        Bucket=DATA_BUCKET,
+        Key=assets + "bedrock_prices.csv",
+        Body=(ROOT / "pricing" / "bedrock_prices.csv").read_bytes(),
+    )
+    s3.put_object(Bucket=DATA_BUCKET, Key=assets + "tag_aliases.json", Body=b"{}\n")
+
+    glue = boto3.client("glue", endpoint_url=endpoint)
+    glue.create_database(DatabaseInput={"Name": DATABASE})
+    for resource in resources(tpl, "AWS::Glue::Table").values():
+        table_input = resolve(resource["Properties"]["TableInput"], refs)
+        table_input["StorageDescriptor"]["Location"] = (tables / table_input["Name"]).as_uri() + "/"
+        glue.create_table(DatabaseName=DATABASE, TableInput=table_input)
+
+    # The template's not-reconciled rule, delivering to a queue the test can read.
+    sqs = boto3.client("sqs", endpoint_url=endpoint)
+    queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", endpoint_url=endpoint)
+    pattern = resolve(tpl["Resources"]["RunNotReconciledRule"]["Properties"]["EventPattern"], refs)
+    events.put_rule(Name="not-reconciled", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="not-reconciled", Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    # Exactly what Glue passes: the resolved DefaultArguments, the job's ids, and a backfill window
+    # covering the corpus (its delivery dates are fixed in the past).
+    defaults = resolve(tpl["Resources"]["CostEtlJob"]["Properties"]["DefaultArguments"], refs)
+    defaults["--tables_uri"] = tables.as_uri() + "/"
+    manifest = json.loads((corpus / "_generator_manifest.json").read_text())
+    since = date.fromisoformat(manifest["params"]["start"])
+    until = since + timedelta(days=manifest["params"]["days"])
+    argv = [str(ENTRY_SCRIPT), "--JOB_NAME", JOB, "--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_1"]
+    argv += [item for key, value in defaults.items() for item in (key, str(value))]
+    argv += ["--since", since.isoformat(), "--until", until.isoformat()]
+    yield Stack(endpoint, tables, argv, tpl, queue_url)
+    server.stop()
+
+
+def run_job(stack: Stack, corpus: Path, spark, patcher: pytest.MonkeyPatch, patch=None) -> JobRecord:
+    """Call the entry script's ``main`` as Glue would; return what the job recorded and the regions asked."""
+    summaries = json.loads((corpus / "inference_profiles.json").read_text())["inferenceProfileSummaries"]
+    with bedrock_profiles(summaries) as (bedrock_url, asked):
+        patcher.setenv("AWS_ENDPOINT_URL", stack.endpoint)
+        patcher.setenv("AWS_ENDPOINT_URL_BEDROCK", bedrock_url)
+        stand_ins, record = modules(spark, {f"s3://{LOGS_BUCKET}/{LOGS_PREFIX}": corpus})
+        for name, module in stand_ins.items():
+            patcher.setitem(sys.modules, name, module)
+        entry = load_entry_script(ENTRY_SCRIPT)
+        if patch:
+            patch(entry)
+        try:
+            entry.main(list(stack.argv))
+        finally:
+            record.asked = sorted(set(asked))
+    return record
+
+
+@pytest.fixture(scope="module")
+def first(stack: Stack, corpus: Path, spark) -> JobRecord:
+    """The first run, shared by the checks below (moto's state is per module)."""
+    with pytest.MonkeyPatch.context() as patcher:
+        return run_job(stack, corpus, spark, patcher)
+
+
+def rows(spark, root: Path, table: str) -> list[tuple]:
+    schema = next(t.schema for t in PUBLISHED_TABLES if t.name == table)
+    frame = spark.read.schema(schema).parquet(str(root / table)).drop("run_id", "ingested_at")
+    return sorted(tuple(str(v) for v in row) for row in frame.collect())
+
+
+def test_the_job_makes_the_same_tables_as_bcr_etl(first: JobRecord, stack: Stack, etl_tables: Path, spark) -> None:
+    for table in FACT_TABLES:
+        assert rows(spark, stack.tables, table) == rows(spark, etl_tables, table), table
+    assert first.commits == 1 and first.inits[0][0] == JOB
+    # Profiles were fetched from the regions in the logs, the way the job does it on AWS.
+    assert first.asked == ["eu-central-1", "us-east-1", "us-west-2"]
+
+
+def test_the_run_is_recorded_with_the_counts_of_bcr_etl(
+    first: JobRecord, stack: Stack, etl_tables: Path, spark
+) -> None:
+    counts = ["files_discovered", "files_new", "files_corrupt", "lines_read", "rows_written", "duplicates_dropped"]
+    counts += ["rejected_lines", "unpriced_rows", "reconciled", "affected_dates"]
+    job, local = (
+        spark.read.parquet(str(root / "pipeline_runs")).orderBy("started_at").select(counts).first()
+        for root in (stack.tables, etl_tables)
+    )
+    assert job.reconciled and job.files_new > 0
+    assert job == local
+
+
+def test_every_written_partition_is_registered_in_the_catalog(first: JobRecord, stack: Stack) -> None:
+    glue = boto3.client("glue", endpoint_url=stack.endpoint)
+    for table in PUBLISHED_TABLES:
+        folders = sorted(p.name.split("=", 1)[1] for p in (stack.tables / table.name).glob(f"{table.partition}=*"))
+        registered = glue.get_partitions(DatabaseName=DATABASE, TableName=table.name)["Partitions"]
+        assert folders, table.name
+        assert sorted(p["Values"][0] for p in registered) == folders, table.name
+
+
+def test_the_parquet_the_job_writes_has_the_catalogs_columns(first: JobRecord, stack: Stack, spark) -> None:
+    glue = boto3.client("glue", endpoint_url=stack.endpoint)
+    for table in PUBLISHED_TABLES:
+        declared = glue.get_table(DatabaseName=DATABASE, Name=table.name)["Table"]["StorageDescriptor"]["Columns"]
+        data_file = next((stack.tables / table.name).glob("*=*/*.parquet"))
+        written = spark.read.parquet(str(data_file)).schema  # the file alone: no partition column
+        assert [(f.name, glue_type(f.dataType)) for f in written.fields] == [
+            (c["Name"], c["Type"]) for c in declared
+        ], table.name
+
+
+def test_a_second_run_finds_nothing_new_and_registers_nothing(
+    first: JobRecord, stack: Stack, corpus: Path, spark, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {t: rows(spark, stack.tables, t) for t in FACT_TABLES}
+    record = run_job(stack, corpus, spark, monkeypatch)
+    assert record.commits == 1
+    assert {t: rows(spark, stack.tables, t) for t in FACT_TABLES} == before
+    last = max(spark.read.parquet(str(stack.tables / "pipeline_runs")).collect(), key=lambda r: r.started_at)
+    assert (last.files_new, last.rows_written, last.reconciled) == (0, 0, True)
+
+
+def test_a_run_that_does_not_reconcile_alerts_and_fails(
+    first: JobRecord, stack: Stack, corpus: Path, spark, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lose_a_line(entry: ModuleType) -> None:
+        def pipeline(*args, **kwargs) -> RunSummary:
+            summary = RunSummary(run_id="20261202T000000Z-lost", started_at=datetime.now(UTC))
+            summary.lines_read, summary.rows_written = 10, 9
+            return summary
+
+        entry.run_pipeline = pipeline
+
+    with pytest.raises(RuntimeError, match="20261202T000000Z-lost does not reconcile"):
+        run_job(stack, corpus, spark, monkeypatch, patch=lose_a_line)
+    messages = boto3.client("sqs", endpoint_url=stack.endpoint).receive_message(
+        QueueUrl=stack.queue_url, WaitTimeSeconds=1
+    )["Messages"]
+    event = json.loads(messages[0]["Body"])
+    assert event["detail-type"] == "Cost run not reconciled" and event["source"] == "bedrock-cost-reporting"
+    assert event["detail"]["job_name"] == JOB and event["detail"]["job_run_id"] == "jr_1"
+    assert (event["detail"]["lines_read"], event["detail"]["rows_written"]) == (10, 9)
+
+
+def test_the_fallback_option_parser_agrees_with_glues(stack: Stack) -> None:
+    awsglue_utils = pytest.importorskip("awsglue.utils")
+    options = ["JOB_NAME", "logs_uri", "tables_uri", "pricing_uri", "since"]
+    assert (
+        resolved_options(stack.argv, options).items() <= awsglue_utils.getResolvedOptions(stack.argv, options).items()
+    )
+
+
+@pytest.fixture
+def entry(spark, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    stand_ins, _record = modules(spark, {})
+    for name, module in stand_ins.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    return load_entry_script(ENTRY_SCRIPT)
+
+
+def test_scheduled_runs_look_back_and_backfills_use_their_window(entry: ModuleType) -> None:
+    options = {**entry.ARGUMENTS, **entry.RUN_ARGUMENTS, "lookback_days": "2"}
+    assert entry.window(options, date(2026, 12, 2)) == (date(2026, 11, 30), None)
+    assert entry.window({**options, "since": "2026-01-01"}, date(2026, 12, 2)) == (date(2026, 1, 1), None)
+    backfill = {**options, "since": "2026-01-01", "until": "2026-01-31"}
+    assert entry.window(backfill, date(2026, 12, 2)) == (date(2026, 1, 1), date(2026, 1, 31))
+
+
+def test_optional_arguments_default_and_required_ones_are_enforced(entry: ModuleType) -> None:
+    base = ["script", "--JOB_NAME", JOB, "--logs_uri", "s3://l/", "--tables_uri", "s3://t/", "--pricing_uri", "s3://p"]
+    options = entry.resolve_options(base)
+    assert {k: options[k] for k in ("lookback_days", "tag_aliases", "database", "since")} == {
+        "lookback_days": "2",
+        "tag_aliases": "",
+        "database": "",
+        "since": "",
+    }
+    assert entry.resolve_options([*base, "--lookback_days", "5"])["lookback_days"] == "5"
+    with pytest.raises(Exception, match="pricing_uri"):
+        entry.resolve_options(base[:-2])
+
+
+def test_tag_aliases_are_inline_json_or_an_s3_file(entry: ModuleType) -> None:
+    assert entry.tag_alias_text(None, "") is None
+    assert entry.tag_alias_text(None, '{"tenant": ["org"]}') == '{"tenant": ["org"]}'
+
+    body = b'{"team": ["squad"]}'
+    s3 = boto3.client("s3", region_name="us-east-1")
+    with Stubber(s3) as stub:
+        expected = {"Bucket": "bucket", "Key": "assets/x/tag_aliases.json"}
+        stub.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, expected)
+        assert entry.tag_alias_text(s3, "s3://bucket/assets/x/tag_aliases.json") == body.decode()

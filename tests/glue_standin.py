@@ -1,0 +1,121 @@
+"""A stand-in for the parts of ``awsglue`` the entry script uses, over the local SparkSession.
+
+``getResolvedOptions`` is the real one from the ``awsgluedataplanepython`` wheel (it is plain argparse) where
+that wheel installs (Python 3.11, Glue 5.1's version). ``GlueContext`` and ``Job`` need Glue's Scala jars,
+which are not on PyPI, so they are replaced: the context hands out the local session, and the job records
+``init`` and ``commit``. Local Spark has no S3 connector either; the context's session reads ``s3://`` log
+objects from local mirrors of the buckets (``mounts``), which is what Glue's connector does for real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import types
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+
+class JobRecord:
+    """What the entry script told ``awsglue.job.Job``."""
+
+    def __init__(self) -> None:
+        self.inits: list[tuple[str, dict]] = []
+        self.commits = 0
+        self.asked: list[str] = []  # regions whose inference profiles were listed
+
+
+class _Reader:
+    def __init__(self, reader: Any, local: Any) -> None:
+        self._reader, self._local = reader, local
+
+    def text(self, paths: str | Sequence[str], *args: Any, **kwargs: Any) -> Any:
+        paths = [paths] if isinstance(paths, str) else paths
+        return self._reader.text([self._local(path) for path in paths], *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+class MountedSession:
+    """The local session, with ``read.text`` of ``s3://`` paths served from local mirrors."""
+
+    def __init__(self, session: SparkSession, mounts: Mapping[str, Path]) -> None:
+        self._session, self._mounts = session, mounts
+
+    def _local(self, path: str) -> str:
+        for uri, folder in self._mounts.items():
+            if path.startswith(uri):
+                return str(folder / path.removeprefix(uri))
+        if path.startswith("s3://"):
+            raise FileNotFoundError(f"no local mirror for {path} (local Spark has no S3 connector)")
+        return path
+
+    @property
+    def read(self) -> _Reader:
+        return _Reader(self._session.read, self._local)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def resolved_options(args: Sequence[str], options: Sequence[str]) -> dict[str, Any]:
+    """Faithful to awsglue.utils.getResolvedOptions for what the job uses, for Pythons its wheel refuses."""
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    parser.add_argument("--job-bookmark-option", required=False)
+    for name in ("--JOB_ID", "--JOB_RUN_ID", "--SECURITY_CONFIGURATION", "--TempDir"):
+        parser.add_argument(name, required=False)
+    for option in options:
+        parser.add_argument(f"--{option}", required=True)
+    parsed, _unknown = parser.parse_known_args(list(args[1:]))
+    return vars(parsed)
+
+
+def modules(session: SparkSession, mounts: Mapping[str, Path]) -> tuple[dict[str, types.ModuleType], JobRecord]:
+    """``sys.modules`` entries for ``awsglue`` and what the stand-in job records."""
+    record = JobRecord()
+
+    class GlueContext:
+        def __init__(self, spark_context: Any) -> None:
+            assert spark_context is session.sparkContext, "the job must run on the process's SparkContext"
+            self.spark_session = MountedSession(session, mounts)
+
+    class Job:
+        def __init__(self, glue_context: GlueContext) -> None:
+            assert isinstance(glue_context, GlueContext)
+
+        def init(self, name: str, args: Mapping[str, Any]) -> None:
+            record.inits.append((name, dict(args)))
+
+        def commit(self) -> None:
+            assert record.inits, "Job.commit before Job.init"
+            record.commits += 1
+
+    context = types.ModuleType("awsglue.context")
+    context.GlueContext = GlueContext  # type: ignore[attr-defined]
+    job = types.ModuleType("awsglue.job")
+    job.Job = Job  # type: ignore[attr-defined]
+    stand_ins = {"awsglue.context": context, "awsglue.job": job}
+    if importlib.util.find_spec("awsglue") is not None:
+        import awsglue.utils  # the real parser; it keeps its reference to the real awsglue.job.Job
+
+        stand_ins["awsglue.utils"] = awsglue.utils
+    else:
+        utils = types.ModuleType("awsglue.utils")
+        utils.getResolvedOptions = resolved_options  # type: ignore[attr-defined]
+        stand_ins |= {"awsglue": types.ModuleType("awsglue"), "awsglue.utils": utils}
+    return stand_ins, record
+
+
+def load_entry_script(path: Path, name: str = "bedrock_cost_etl_under_test") -> types.ModuleType:
+    """Import the entry script as a module (``awsglue`` must already be stood in)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
