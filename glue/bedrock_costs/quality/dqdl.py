@@ -431,9 +431,7 @@ class _ToModel(Transformer):
             raise self._fail(f"unknown rule type {rule_type!r}", meta)
         values = tuple(value for param in parameters for value in param.values)
         if len(values) < spec.min_params or (spec.max_params is not None and len(values) > spec.max_params):
-            expected = (
-                str(spec.min_params) if spec.max_params == spec.min_params else f"at least {spec.min_params}"
-            )
+            expected = str(spec.min_params) if spec.max_params == spec.min_params else f"at least {spec.min_params}"
             if spec.max_params not in (None, spec.min_params):
                 expected = f"{spec.min_params} to {spec.max_params}"
             raise self._fail(f"{rule_type} takes {expected} parameter(s), got {len(values)}", meta)

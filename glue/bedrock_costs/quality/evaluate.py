@@ -253,7 +253,8 @@ def _unique_verdict(metric: str, ratio: float | None, total: int, distinct: int,
         return Verdict(PASS, None, {metric: ratio}, ratio, "= 1.0")
     repeated = distinct - unique
     detail = f"{repeated:,} value(s) of {what} occur more than once" if repeated else f"{what} has null values"
-    return Verdict(FAIL, f"{detail} ({total - unique:,} of {total:,} rows are not unique)", {metric: ratio}, ratio, "= 1.0")
+    message = f"{detail} ({total - unique:,} of {total:,} rows are not unique)"
+    return Verdict(FAIL, message, {metric: ratio}, ratio, "= 1.0")
 
 
 def _primary_key(rule: Rule, ctx: _Context) -> Judge:
@@ -356,17 +357,20 @@ def _column_length(rule: Rule, ctx: _Context) -> Judge:
     length = F.length(F.col(column).cast("string"))
     where = ctx.plan.where(rule.where)
     lengths = {
-        f"Column.{column}.MinimumLength": ctx.plan.aggregate(f"minlen|{column}|{rule.where}", F.min(F.when(where, length))),
-        f"Column.{column}.MaximumLength": ctx.plan.aggregate(f"maxlen|{column}|{rule.where}", F.max(F.when(where, length))),
+        f"Column.{column}.{name}Length": ctx.plan.aggregate(
+            f"{name}len|{column}|{rule.where}", function(F.when(where, length))
+        )
+        for name, function in (("Minimum", F.min), ("Maximum", F.max))
     }
-    judge = _compliance(
-        rule, ctx, test, f"length|{column}|{condition}", f"Column.{column}.LengthCompliance", f"length({column}) {condition}"
-    )
+    metric = f"Column.{column}.LengthCompliance"
+    judge = _compliance(rule, ctx, test, f"length|{column}|{condition}", metric, f"length({column}) {condition}")
 
     def with_lengths(v: Values) -> Verdict:
         verdict = judge(v)
         metrics = {name: float(_get(v, key)) for name, key in lengths.items() if _get(v, key) is not None}  # type: ignore[arg-type]
-        return Verdict(verdict.outcome, verdict.message, {**metrics, **verdict.metrics}, verdict.measured, verdict.expected)
+        return Verdict(
+            verdict.outcome, verdict.message, {**metrics, **verdict.metrics}, verdict.measured, verdict.expected
+        )
 
     return with_lengths
 
@@ -418,7 +422,10 @@ def _custom_sql(rule: Rule, ctx: _Context) -> Judge:
         return rows[0][0]
 
     key = ctx.plan.job(f"sql|{statement}", run)
-    return lambda v: _metric_verdict("Dataset.*.CustomSQL", _number(_get(v, key)), rule.condition, ctx, "the query returned NULL")  # type: ignore[arg-type]
+    condition: Condition = rule.condition
+    return lambda v: _metric_verdict(
+        "Dataset.*.CustomSQL", _number(_get(v, key)), condition, ctx, "the query returned NULL"
+    )
 
 
 _REFERENCE = re.compile(r"^(?P<alias>[^.{]+)\.(?:\{(?P<many>[^}]*)\}|(?P<one>.+))$")
@@ -434,7 +441,8 @@ def _referential_integrity(rule: Rule, ctx: _Context) -> Judge:
     if len(ref_columns) != len(columns):
         raise RuleError(f"{len(columns)} primary column(s) but {len(ref_columns)} reference column(s)")
     if alias not in ctx.plan.sources:
-        raise RuleError(f"no dataset is passed under the alias {alias!r} (given: {', '.join(ctx.plan.sources) or 'none'})")
+        given = ", ".join(ctx.plan.sources) or "none"
+        raise RuleError(f"no dataset is passed under the alias {alias!r} (given: {given})")
     for column in columns:
         ctx.plan.column(column)
     ref = ctx.plan.sources[alias]

@@ -59,7 +59,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path = DEFAULT_TEMPLATE) -> dict[str, Any]:
     try:
-        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - safe loader subclass
+        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)
     except FileNotFoundError:
         raise TemplateError(f"{path}: no such file") from None
     except yaml.YAMLError as exc:
