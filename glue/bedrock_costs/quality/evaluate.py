@@ -87,10 +87,10 @@ class _Plan:
         return key
 
     def rows(self, where: Column, where_sql: str | None) -> str:
-        return self.aggregate(f"rows|{where_sql}", F.sum(F.when(where, 1).otherwise(0)))
+        return self.aggregate(f"rows|{where_sql}", F.count(F.when(where, 1)))
 
     def matching(self, where: Column, where_sql: str | None, test: Column, test_key: str) -> str:
-        return self.aggregate(f"match|{test_key}|{where_sql}", F.sum(F.when(where & test, 1).otherwise(0)))
+        return self.aggregate(f"match|{test_key}|{where_sql}", F.count(F.when(where & test, 1)))
 
     def job(self, key: str, run: Callable[[], object]) -> str:
         self.jobs.setdefault(key, run)
@@ -100,7 +100,7 @@ class _Plan:
         values: dict[str, object] = {}
         if self.aggregates:
             names = {key: f"m{index}" for index, key in enumerate(self.aggregates)}
-            row = self.primary.agg(*(column.alias(names[key]) for key, column in self.aggregates.items())).first()
+            (row,) = self.primary.agg(*(column.alias(names[key]) for key, column in self.aggregates.items())).collect()
             values.update({key: row[names[key]] for key in self.aggregates})
         for key, run in self.jobs.items():
             try:
