@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 import statistics
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bedrock_costs.quality.dqdl import Arithmetic, Call, Condition, Literal, Number
 
@@ -32,6 +33,15 @@ _AGGREGATES: dict[str, Callable[[Sequence[float]], float]] = {
     "stddev": statistics.pstdev,
 }
 _OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+# Comparison operators of DQDL; they work on floats and on Spark columns alike.
+COMPARATORS: dict[str, Callable[[Any, Any], Any]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "=": operator.eq,
+    "!=": operator.ne,
+}
 
 
 def number_value(number: Number, history: History | None) -> float:
@@ -89,15 +99,7 @@ def check_number(value: float, condition: Condition, history: History | None = N
     if op == "in":
         found = value in bounds
         return not found if condition.negated else found
-    comparisons: dict[str, Callable[[float, float], bool]] = {
-        ">": operator.gt,
-        ">=": operator.ge,
-        "<": operator.lt,
-        "<=": operator.le,
-        "=": operator.eq,
-        "!=": operator.ne,
-    }
-    return comparisons[op](value, bounds[0])
+    return bool(COMPARATORS[op](value, bounds[0]))
 
 
 def describe(condition: Condition, history: History | None = None) -> str:

@@ -8,8 +8,7 @@ timestamp, date and ``YYYY-MM-DD`` text columns. ``matches`` must match the whol
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import Column
@@ -17,7 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from bedrock_costs.quality.dqdl import Condition, Duration, Keyword, Now, Operand, Text
-from bedrock_costs.quality.numbers import History, number_value
+from bedrock_costs.quality.numbers import COMPARATORS, History, number_value
 
 
 def _timestamp(operand: Operand, now: datetime) -> Column:
@@ -51,16 +50,6 @@ def _keyword_test(value: Column, keyword: Keyword) -> Column:
     return (F.length(value.cast("string")) > 0) & (F.trim(value.cast("string")) == F.lit(""))
 
 
-_COMPARE: dict[str, Callable[[Column, Column], Column]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "=": operator.eq,
-    "!=": operator.ne,
-}
-
-
 def _test(value: Column, condition: Condition, operands: Sequence[Column]) -> Column:
     """The condition's operator applied to ``value``; a null outcome fails, ``not`` negates the rest."""
     op = condition.operator
@@ -69,7 +58,7 @@ def _test(value: Column, condition: Condition, operands: Sequence[Column]) -> Co
     elif op == "in":
         test = _any([value == operand for operand in operands])
     else:
-        test = _COMPARE[op](value, operands[0])
+        test = COMPARATORS[op](value, operands[0])
     test = F.coalesce(test, F.lit(False))
     return ~test if condition.negated else test
 

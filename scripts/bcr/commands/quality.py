@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bcr.commands.etl import load_pricing
 from bcr.errors import UsageError
 from bcr.quality_results import add_results_arguments
-from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError, load_catalog
+from bedrock_costs.catalog import DEFAULT_CATALOG
 from bedrock_costs.quality.dqdl import DQDLError, parse
 from bedrock_costs.quality.results import PASS, RulesetResult, fmt
 from bedrock_costs.quality.rulesets import DEFAULT_TEMPLATE, RulesetDefinition, TemplateError, load_rulesets
@@ -98,12 +99,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not tables.is_dir():
         raise UsageError(f"--tables {tables}: no such folder")
     definitions = selected_rulesets(args.template, args.param, args.ruleset)
-    if not args.pricing.is_file():
-        raise UsageError(f"--pricing: {args.pricing} does not exist")
-    try:
-        catalog = load_catalog(args.pricing)
-    except CatalogError as exc:
-        raise UsageError(f"--pricing: {exc}") from exc
+    catalog = load_pricing(args.pricing)
     from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
     from bedrock_costs.spark import local_session  # start the JVM only once the inputs are valid
 
