@@ -118,9 +118,7 @@ def _first_line(exc: BaseException) -> str:
 def _number(value: object) -> float | None:
     if value is None:
         return None
-    if isinstance(value, Decimal | int | float):
-        return float(value)
-    if isinstance(value, bool):
+    if isinstance(value, Decimal | int | float):  # bool is an int: a boolean query result is 1.0 or 0.0
         return float(value)
     raise RuleError(f"expected a number, got {value!r}")
 
@@ -293,13 +291,20 @@ def _statistic(rule: Rule, ctx: _Context) -> Judge:
 
 
 def _compliance(
-    rule: Rule, ctx: _Context, test: Column, test_key: str, metric: str, what: str, extra: Mapping[str, str] = {}
+    rule: Rule,
+    ctx: _Context,
+    test: Column,
+    test_key: str,
+    metric: str,
+    what: str,
+    extra: Mapping[str, Column] | None = None,
 ) -> Judge:
-    """A row-level rule: the share of rows passing ``test``, all of them or ``with threshold``."""
+    """A row-level rule: the share of rows passing ``test``, all of them or ``with threshold``. ``extra``
+    are further metrics reported with it (aggregates over the rows the ``where`` clause selects)."""
     where = ctx.plan.where(rule.where)
     rows = ctx.plan.rows(where, rule.where)
     passing = ctx.plan.matching(where, rule.where, test, test_key)
-    extras = {name: ctx.plan.aggregate(f"{name}|{rule.where}", column) for name, column in _extra_columns(extra, where)}
+    extras = {name: ctx.plan.aggregate(f"{name}|{rule.where}", column) for name, column in (extra or {}).items()}
 
     def judge(v: Values) -> Verdict:
         total, good = _number(_get(v, rows)), _number(_get(v, passing))
@@ -325,12 +330,6 @@ def _compliance(
     return judge
 
 
-def _extra_columns(extra: Mapping[str, str], where: Column) -> Iterator[tuple[str, Column]]:
-    for name, spec in extra.items():
-        function, column = spec.split(":", 1)
-        yield name, getattr(F, function)(F.when(where, F.col(column)))
-
-
 def _column_values(rule: Rule, ctx: _Context) -> Judge:
     column = rule.parameters[0]
     field_ = ctx.plan.column(column)
@@ -341,7 +340,8 @@ def _column_values(rule: Rule, ctx: _Context) -> Judge:
         raise RuleError(str(exc)) from None
     extra = {}
     if isinstance(field_.dataType, T.NumericType):
-        extra = {f"Column.{column}.Minimum": f"min:{column}", f"Column.{column}.Maximum": f"max:{column}"}
+        selected = F.when(ctx.plan.where(rule.where), F.col(column))
+        extra = {f"Column.{column}.Minimum": F.min(selected), f"Column.{column}.Maximum": F.max(selected)}
     metric = f"Column.{column}.ColumnValues.Compliance"
     return _compliance(rule, ctx, test, f"values|{column}|{condition}", metric, f"{column} {condition}", extra)
 
