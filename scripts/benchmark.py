@@ -1,4 +1,5 @@
-"""Benchmark `bcr etl`: records/s and MB/s on a generated corpus, against Spark's own floor.
+"""Benchmark `bcr etl`: records/s and MB/s on a generated corpus, against Spark's own floor, and the time the
+data-quality rulesets take on the tables it wrote.
 
 Not a test: it prints figures. Usage: ``scripts/dev bench [--records N] [--workdir DIR]``.
 
@@ -18,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from bcr.generate import generate_logs
@@ -25,6 +27,8 @@ from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
 from bedrock_costs.discover import discover_local
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import load_profile_file
+from bedrock_costs.quality.rulesets import load_rulesets
+from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
 from bedrock_costs.read import read_local_tails
 from bedrock_costs.spark import local_session
 
@@ -96,6 +100,18 @@ def timed_run(spark, logs: Path, out: Path) -> tuple[float, RunSummary]:
     return time.perf_counter() - start, summary
 
 
+def timed_quality(spark, tables: Path) -> tuple[float, int, int]:
+    """Seconds to evaluate every ruleset (as of an hour after the newest request), rules run, rules passed."""
+    datasets = read_tables(spark, str(tables))
+    datasets[PRICING] = catalog_frame(spark, load_catalog(DEFAULT_CATALOG))
+    newest = datasets["invocations"].agg({"event_time": "max"}).first()[0].replace(tzinfo=UTC)
+    start = time.perf_counter()
+    results = evaluate_rulesets(load_rulesets(), datasets, now=newest + timedelta(hours=1))
+    seconds = time.perf_counter() - start
+    rules = [rule for result in results for rule in result.results]
+    return seconds, len(rules), sum(rule.passed for rule in rules)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=200_000)
@@ -125,6 +141,8 @@ def main() -> None:
     cold, _ = timed_run(spark, logs, args.workdir / "tables-cold")
     warm, summary = timed_run(spark, logs, args.workdir / "tables")
 
+    quality, rules, passed = timed_quality(spark, args.workdir / "tables")
+
     lines = summary.lines_read
     print(
         f"corpus: {lines} records in {manifest['files']} objects, {uncompressed / 1e6:.0f} MB "
@@ -144,6 +162,7 @@ def main() -> None:
     print("  stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items()))
     print(f"no new files (whole `bcr etl` process incl. Spark start): {incremental:.1f} s")
     print(f"reconciled: {summary.reconciled}")
+    print(f"data quality: {rules} rules on the tables in {quality:.1f} s ({passed} passed)")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,19 @@ from bedrock_costs.profiles import ResolvedProfile
 # Longest first so "us-gov." is not read as "us.".
 GEO_PREFIXES = ("us-gov", "apac", "us", "eu", "jp", "au", "ca", "in")
 GLOBAL_PREFIX = "global"
+# Every routing scope a request can get (``NormalizedModel.inference_scope``); the data-quality rulesets in
+# template.yaml list the same values.
+INFERENCE_SCOPES = (
+    "in_region",
+    "geo",
+    "global",
+    "application",
+    "provisioned",
+    "custom",
+    "imported",
+    "marketplace",
+    "unknown",
+)
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:(?P<region>[^:]*):(?P<account>[^:]*):(?P<kind>[a-z-]+)/(?P<rest>.+)$")
 # Bedrock Marketplace models run on SageMaker endpoints, billed by instance hours.
@@ -36,7 +49,7 @@ class NormalizedModel:
     model_id: str | None
     model_provider: str | None
     model_name: str | None
-    inference_scope: str  # in_region|geo|global|application|provisioned|custom|imported|marketplace|unknown
+    inference_scope: str  # one of INFERENCE_SCOPES
     geo: str | None = None
     inference_profile_id: str | None = None
 

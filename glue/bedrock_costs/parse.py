@@ -23,6 +23,11 @@ REJECT_REASONS = {
     "bad_timestamp": "the record's timestamp is missing or not an RFC 3339 date-time",
 }
 
+# The runtime operations Bedrock writes invocation logs for, and the outcome of a request. The data-quality
+# rulesets in template.yaml list the same values (tests/contract holds them together).
+OPERATIONS = ("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream")
+REQUEST_STATUSES = ("success", "error")
+
 _METRICS = "amazon-bedrock-invocationMetrics"
 _GUARDRAIL = "amazon-bedrock-guardrailAction"
 

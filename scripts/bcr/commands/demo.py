@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bcr.commands.etl import add_run_arguments, run_etl
@@ -31,7 +32,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--records must be at least 1")
     logs, out = args.dir / "logs", args.dir / "tables"
     shutil.rmtree(out, ignore_errors=True)
-    result = generate_logs(logs, records=args.records, seed=args.seed, corrupt=True)
+    # The sample spans the three days before today, so the tables are as fresh as a daily job's would be
+    # and pass the data-quality freshness rule.
+    start = datetime.now(UTC).date() - timedelta(days=3)
+    result = generate_logs(logs, records=args.records, seed=args.seed, start=start, days=3, corrupt=True)
     print(
         f"generated {result.unique_requests} requests in {len(result.files)} log objects under {logs}, with a few "
         "deliberately corrupt lines and objects to show the quarantine"

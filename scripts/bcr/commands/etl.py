@@ -59,14 +59,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_run)
 
 
-def load_inputs(args: argparse.Namespace) -> tuple[list[PriceRow], dict[str, ResolvedProfile], dict[str, Any]]:
-    """Catalog, profile map and tag aliases, each failing with one line that names the file."""
-    if not args.pricing.is_file():
-        raise UsageError(f"--pricing: {args.pricing} does not exist")
+def load_pricing(path: Path) -> list[PriceRow]:
+    """The price catalog, or one line naming the file and what is wrong with it."""
+    if not path.is_file():
+        raise UsageError(f"--pricing: {path} does not exist")
     try:
-        catalog = load_catalog(args.pricing)
+        return load_catalog(path)
     except CatalogError as exc:
         raise UsageError(f"--pricing: {exc}") from exc
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[list[PriceRow], dict[str, ResolvedProfile], dict[str, Any]]:
+    """Catalog, profile map and tag aliases, each failing with one line that names the file."""
+    catalog = load_pricing(args.pricing)
     try:
         profiles = load_profile_file(args.profiles) if args.profiles else {}
     except ProfileError as exc:
