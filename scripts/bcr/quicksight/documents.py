@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,13 @@ class Definitions:
         }
 
 
+def kind_of(relative: str) -> str:
+    """Which resource a definitions file describes: ``data_source``, ``dataset`` or ``dashboard``."""
+    if relative.startswith(f"{DATASETS_DIR}/"):
+        return "dataset"
+    return "dashboard" if relative == DASHBOARD_FILE else "data_source"
+
+
 def canonical(document: Any) -> Any:
     """The JSON value of a document: datetimes as ISO 8601 UTC strings, tuples as lists, nothing else changed.
 
@@ -54,8 +61,8 @@ def canonical(document: Any) -> Any:
     if isinstance(document, list | tuple):
         return [canonical(value) for value in document]
     if isinstance(document, datetime):
-        moment = document if document.tzinfo else document.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        moment = document if document.tzinfo else document.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(document, date):
         return document.isoformat()
     return document
@@ -91,6 +98,16 @@ def load_definitions(root: Path = DEFAULT_ROOT) -> Definitions:
         datasets={path.stem: load_document(path) for path in dataset_files},
         dashboard=load_document(root / DASHBOARD_FILE),
     )
+
+
+def noncanonical_files(root: Path) -> list[str]:
+    """Files whose text is not the canonical dump of their own content (hand edits, other formatters)."""
+    paths = [root / DATA_SOURCE_FILE, *sorted((root / DATASETS_DIR).glob("*.json")), root / DASHBOARD_FILE]
+    return [
+        path.relative_to(root).as_posix()
+        for path in paths
+        if path.is_file() and path.read_text(encoding="utf-8") != dumps(load_document(path))
+    ]
 
 
 def write_definitions(definitions: Definitions, root: Path) -> list[str]:

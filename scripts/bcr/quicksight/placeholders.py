@@ -3,7 +3,7 @@
 The placeholders are CloudFormation's own syntax, so the template includes the files unchanged and
 CloudFormation fills them in, while ``bcr dashboard deploy`` resolves the same names itself::
 
-    {"Fn::Sub": "arn:${AWS::Partition}:quicksight:${AWS::Region}:${AWS::AccountId}:dataset/${AWS::StackName}-daily-costs"}
+    {"Fn::Sub": "arn:${AWS::Partition}:quicksight:${AWS::Region}:${AWS::AccountId}:dataset/${AWS::StackName}-x"}
     {"Ref": "DatabaseName"}
 
 ``to_placeholders`` is the inverse used by ``bcr dashboard export``: values of the exporting account become

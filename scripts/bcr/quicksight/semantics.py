@@ -335,7 +335,8 @@ class _DashboardCheck:
             name = body.get("Name")
             if name in self.parameters:
                 self.problem(f"Definition.ParameterDeclarations[{index}]", f"parameter {name!r} is declared twice")
-            self.parameters[name] = (_PARAMETER_TYPES.get(kind, STRING), body.get("ParameterValueType") == "MULTI_VALUED")
+            multi = body.get("ParameterValueType") == "MULTI_VALUED"
+            self.parameters[name] = (_PARAMETER_TYPES.get(kind, STRING), multi)
 
     def parameter_type(self, name: str) -> str:
         if name not in self.parameters:
@@ -382,15 +383,15 @@ class _DashboardCheck:
         for path, keys, node in _dicts(self.definition, "Definition"):
             identifier = node.get("DataSetIdentifier")
             if isinstance(identifier, str) and identifier not in self.declared:
-                self.problem(path, f"dataset identifier {identifier!r} is not declared in DataSetIdentifierDeclarations")
+                self.problem(path, f"dataset identifier {identifier!r} is not in DataSetIdentifierDeclarations")
             elif isinstance(identifier, str) and "ColumnName" in node and len(node) == 2:
                 self.column_reference(path, keys, identifier, node["ColumnName"])
             if keys and keys[-1] in _MEASURES + _DIMENSIONS:
                 self.aggregation(path, keys[-1], node)
             self.parameter_references(path, keys, node)
-            if len(keys) >= 2 and keys[-2:] == ("ChartConfiguration", "FieldWells") and keys[-3:-2] == ("KPIVisual",):
-                if node.get("TargetValues") and node.get("TrendGroups"):
-                    self.problem(path, "a KPI takes TargetValues or TrendGroups, not both")
+            kpi_wells = keys[-3:] == ("KPIVisual", "ChartConfiguration", "FieldWells")
+            if kpi_wells and node.get("TargetValues") and node.get("TrendGroups"):
+                self.problem(path, "a KPI takes TargetValues or TrendGroups, not both")
 
     def column_reference(self, path: str, keys: tuple[str, ...], identifier: str, name: str) -> None:
         result = self.columns[identifier].get(name)
@@ -445,12 +446,11 @@ class _DashboardCheck:
                 visual_id = body.get("VisualId")
                 if visual_id in self.visuals:
                     self.problem(f"{path}.Visuals[{position}]", f"visual id {visual_id!r} is used twice")
-                used = {n["DataSetIdentifier"] for _, _, n in _dicts(body, "") if isinstance(n.get("DataSetIdentifier"), str)}
-                self.visuals[visual_id] = (sheet_id, used)
+                self.visuals[visual_id] = (sheet_id, _datasets_used(body))
                 elements["VISUAL"].add(visual_id)
                 field_ids += self.field_ids(f"{path}.Visuals[{position}]", body)
-            elements["FILTER_CONTROL"] = {_control_id(c, "FilterControlId") for c in sheet.get("FilterControls") or []}
-            elements["PARAMETER_CONTROL"] = {_control_id(c, "ParameterControlId") for c in sheet.get("ParameterControls") or []}
+            elements["FILTER_CONTROL"] = _control_ids(sheet.get("FilterControls"), "FilterControlId")
+            elements["PARAMETER_CONTROL"] = _control_ids(sheet.get("ParameterControls"), "ParameterControlId")
             controls += [*elements["FILTER_CONTROL"], *elements["PARAMETER_CONTROL"]]
             self.layout(path, sheet, elements)
         _duplicates(field_ids, "field id", self.problem)
@@ -500,7 +500,8 @@ class _DashboardCheck:
             datasets = {(member.get("Column") or {}).get("DataSetIdentifier") for member in members}
             scope = group.get("ScopeConfiguration") or {}
             sheets = set(sheet_ids) if "AllSheets" in scope else set()
-            for position, scoped in enumerate((scope.get("SelectedSheets") or {}).get("SheetVisualScopingConfigurations") or []):
+            selected = (scope.get("SelectedSheets") or {}).get("SheetVisualScopingConfigurations") or []
+            for position, scoped in enumerate(selected):
                 sheets.add(scoped.get("SheetId"))
                 self.scope(f"{path}.ScopeConfiguration.SelectedSheets[{position}]", scoped, sheet_ids, group, datasets)
             for member in members:
@@ -515,7 +516,8 @@ class _DashboardCheck:
                 )
         for index, sheet in enumerate(self.definition.get("Sheets") or []):
             for position, control in enumerate(sheet.get("FilterControls") or []):
-                self.filter_control(f"Definition.Sheets[{index}].FilterControls[{position}]", sheet.get("SheetId"), control, filters)
+                path = f"Definition.Sheets[{index}].FilterControls[{position}]"
+                self.filter_control(path, sheet.get("SheetId"), control, filters)
 
     def scope(
         self, path: str, scoped: Mapping[str, Any], sheet_ids: set[str], group: Mapping[str, Any], datasets: set[Any]
@@ -529,7 +531,9 @@ class _DashboardCheck:
             elif group.get("CrossDataset") == "SINGLE_DATASET" and not datasets & used:
                 self.problem(path, f"visual {visual_id!r} does not use dataset {', '.join(map(str, datasets))}")
 
-    def filter_control(self, path: str, sheet_id: str, control: Mapping[str, Any], filters: Mapping[str, _Filter]) -> None:
+    def filter_control(
+        self, path: str, sheet_id: str, control: Mapping[str, Any], filters: Mapping[str, _Filter]
+    ) -> None:
         (variant, body), *_ = control.items()
         target = filters.get(body.get("SourceFilterId"))
         if target is None:
@@ -546,9 +550,14 @@ class _DashboardCheck:
             self.problem(path, f"the filter does not apply to sheet {sheet_id!r}, so its control would do nothing")
 
 
-def _control_id(control: Mapping[str, Any], key: str) -> str | None:
-    (_, body), *_ = control.items()
-    return body.get(key)
+def _control_ids(controls: list[dict[str, Any]] | None, key: str) -> set[str]:
+    return {next(iter(control.values())).get(key) for control in controls or []}
+
+
+def _datasets_used(visual: Mapping[str, Any]) -> set[str]:
+    return {
+        node["DataSetIdentifier"] for _, _, node in _dicts(visual, "") if isinstance(node.get("DataSetIdentifier"), str)
+    }
 
 
 def _duplicates(values: list[Any], what: str, report: Any) -> None:
