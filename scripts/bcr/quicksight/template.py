@@ -104,18 +104,8 @@ def lint_problems(template: dict[str, Any], base: Path) -> list[str]:
 
     text = json.dumps(inline_includes(template, base))
     matches = lint(text, config=ManualArgs(regions=["us-east-1"]))
-    return [
-        f"template.yaml with {', '.join(sorted(_locations(template)))} inlined, "
-        f"{'/'.join(map(str, match.path or []))}: {match.rule.id} {match.message}"
-        for match in matches
-    ]
-
-
-def _locations(template: dict[str, Any]) -> Iterator[str]:
-    for resource in (template.get("Resources") or {}).values():
-        location = included_file(resource.get("Properties"))
-        if location:
-            yield location
+    where = "template.yaml (included files inlined)"
+    return [f"{where} {'/'.join(map(str, match.path or []))}: {match.rule.id} {match.message}" for match in matches]
 
 
 def _including_resources(
