@@ -81,7 +81,6 @@ def described(definitions: Definitions, environment: Environment = ENV) -> dict[
     responses["dashboard"] = {
         **dashboard,
         "ResourceStatus": "CREATION_SUCCESSFUL",
-        "Errors": [],
         "Status": 200,
         "RequestId": "request-3",
     }

@@ -136,7 +136,9 @@ def _arn_placeholder(arn: str, environment: Environment) -> Any:
 
 
 def _starts_with_stack(value: str, stack_name: str) -> bool:
-    return value == stack_name or value.startswith(f"{stack_name}-")
+    """``costs-prod-athena`` and ``costs-prod · Athena`` start with stack ``costs-prod``; ``costs-production`` not."""
+    rest = value.removeprefix(stack_name)
+    return rest != value and not rest[:1].isalnum() and not rest.startswith("_")
 
 
 def _intrinsic(document: dict[str, Any]) -> str | None:
