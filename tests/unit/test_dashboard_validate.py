@@ -41,12 +41,22 @@ def test_the_copy_is_clean_before_anything_is_broken(project: tuple[Path, Path])
     assert validate(root, template).problems == []
 
 
-def test_a_broken_column_reference_names_the_visual_and_the_column(project: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("request_total", "column 'request_total' does not exist in dataset 'daily_costs'"),
+        ("tenant", "daily_costs.tenant is STRING; a NumericalMeasureField needs DECIMAL or INTEGER"),
+    ],
+    ids=["broken-column-reference", "column-of-the-wrong-type"],
+)
+def test_a_bad_column_in_a_field_well_names_the_visual_and_the_column(
+    project: tuple[Path, Path], column: str, message: str
+) -> None:
     root, _ = project
-    edit(root / DASHBOARD, lambda d: kpi_value(d)["Column"].update(ColumnName="request_total"))
+    edit(root / DASHBOARD, lambda d: kpi_value(d)["Column"].update(ColumnName=column))
     assert problems(root) == [
         f"{DASHBOARD} Definition.Sheets[0].Visuals[1].KPIVisual.ChartConfiguration.FieldWells.Values[0]"
-        ".NumericalMeasureField.Column: column 'request_total' does not exist in dataset 'daily_costs'"
+        f".NumericalMeasureField.Column: {message}"
     ]
 
 
@@ -112,15 +122,6 @@ def test_a_dataset_column_read_with_the_wrong_type_is_caught(project: tuple[Path
     assert any(
         "daily_costs.request_count is STRING; a NumericalMeasureField needs DECIMAL or INTEGER" in p for p in found
     )
-
-
-def test_a_column_of_the_wrong_type_for_its_field_well_is_caught(project: tuple[Path, Path]) -> None:
-    root, _ = project
-    edit(root / DASHBOARD, lambda d: kpi_value(d)["Column"].update(ColumnName="tenant"))
-    assert problems(root) == [
-        f"{DASHBOARD} Definition.Sheets[0].Visuals[1].KPIVisual.ChartConfiguration.FieldWells.Values[0]"
-        ".NumericalMeasureField.Column: daily_costs.tenant is STRING; a NumericalMeasureField needs DECIMAL or INTEGER"
-    ]
 
 
 def test_a_calculated_field_on_a_missing_column_or_parameter_is_caught(project: tuple[Path, Path]) -> None:

@@ -16,7 +16,7 @@ from bcr.quicksight import api
 from bcr.quicksight.deploy import DeployError, deploy, dry_run
 from bcr.quicksight.documents import DEFAULT_ROOT, DefinitionError, Definitions, load_definitions, write_definitions
 from bcr.quicksight.export import ExportError, live_definitions
-from bcr.quicksight.placeholders import DATABASE, WORKGROUP, Environment
+from bcr.quicksight.placeholders import DATABASE, WORKGROUP, Environment, resolve
 from bcr.quicksight.template import DEFAULT_TEMPLATE
 from bcr.quicksight.validate import validate
 
@@ -95,11 +95,9 @@ def _export(args: argparse.Namespace) -> int:
         print(f"bcr dashboard export: {exc}", file=sys.stderr)
         return 1
     if live is None:
-        print(
-            f"bcr dashboard export: no dashboard {args.dashboard_id or environment.stack_name + '-…'} in account "
-            f"{environment.account_id}, {environment.region}",
-            file=sys.stderr,
-        )
+        wanted = args.dashboard_id or resolve(committed.dashboard.get("DashboardId"), environment.values())
+        where = f"account {environment.account_id}, {environment.region}"
+        print(f"bcr dashboard export: no published dashboard {wanted} in {where}", file=sys.stderr)
         return 1
     changed = write_definitions(live, args.definitions)
     print(f"exported into {args.definitions}: " + (", ".join(changed) if changed else "no changes"))

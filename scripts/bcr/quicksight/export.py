@@ -7,12 +7,15 @@ status and output columns go), and turn the account's values back into placehold
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bcr.quicksight import api
 from bcr.quicksight.documents import Definitions
 from bcr.quicksight.placeholders import Environment, resolve, to_placeholders
 from bcr.quicksight.requests import document_members
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class ExportError(RuntimeError):
@@ -45,6 +48,8 @@ def live_definitions(
     source_ids: set[str] = set()
     for declaration in dashboard.get("Definition", {}).get("DataSetIdentifierDeclarations", []):
         identifier = declaration["Identifier"]
+        if not _FILE_NAME.match(identifier):
+            raise ExportError(f"dataset identifier {identifier!r} cannot name a file; use letters, digits, _ and -")
         dataset_id = _resource_id(resolve(declaration["DataSetArn"], values), "dataset")
         found = api.dataset(client, environment.account_id, dataset_id)
         if found is None:

@@ -122,7 +122,7 @@ def _require_numeric(result: Result, operator: str) -> None:
         raise ExpressionError(f"{operator!r} needs numbers, got {result.type}")
 
 
-# name -> (result type: a type, or "arg" for the first argument's, or "branch" for ifelse's), aggregated
+# Function name (lower case) -> result type: a type, "arg" for the first argument's, "branch" for ifelse's.
 _SCALAR: dict[str, str] = {
     "ifelse": "branch",
     "coalesce": "branch",
@@ -192,7 +192,12 @@ _AGGREGATE: dict[str, str] = {
     "avgif": DECIMAL,
     "countif": INTEGER,
     "distinct_countif": INTEGER,
-    # Window and period functions are computed after aggregation: they cannot be aggregated again either.
+}
+
+
+# Window and period functions run after aggregation: they take aggregated values, and their result cannot
+# be aggregated again by a visual.
+_WINDOW: dict[str, str] = {
     "sumover": "arg",
     "minover": "arg",
     "maxover": "arg",
@@ -218,6 +223,8 @@ def _call(node: Node, column: Callable[[str], Result], parameter: Callable[[str]
         if args and args[0].aggregated:
             raise ExpressionError(f"{node.value}() of an already aggregated value")
         return Result(_result_type(_AGGREGATE[name], node, args), aggregated=True)
+    if name in _WINDOW:
+        return Result(_result_type(_WINDOW[name], node, args), aggregated=True)
     if name not in _SCALAR:
         raise ExpressionError(f"unknown function {node.value}() (add its result type to bcr.quicksight.expressions)")
     aggregated = _combine(node, *args)
@@ -286,6 +293,8 @@ class _Parser:
         return None
 
     def expect(self, symbol: str) -> None:
+        if self.peek() is None:
+            raise ExpressionError(f"{self.text!r} ends too early")
         if self.operator(symbol) is None:
             raise ExpressionError(f"expected {symbol!r} in {self.text!r}")
 

@@ -122,7 +122,7 @@ class _Dataset:
         logical = document.get("LogicalTableMap") or {}
         if not logical:
             if len(physical) != 1:
-                problems.append(f"{where}: several physical tables need a LogicalTableMap that joins them")
+                problems.append(f"{where}: without a LogicalTableMap a dataset reads exactly one physical table")
             columns = next(iter(physical.values()), {})
         else:
             columns = _LogicalTables(logical, physical, where, problems).output()
@@ -245,7 +245,7 @@ def _transform(columns: dict[str, str | None], transform: Mapping[str, Any], whe
         problems.append(f"{where}: {what} column {name!r} does not exist at this step")
         return False
 
-    (operation, body), *_ = transform.items()
+    operation, body = _variant(transform)
     if operation == "ProjectOperation":
         kept = [name for name in body.get("ProjectedColumns", []) if need(name, "projected")]
         for name in list(columns):
@@ -331,7 +331,7 @@ class _DashboardCheck:
 
     def parameter_declarations(self) -> None:
         for index, declaration in enumerate(self.definition.get("ParameterDeclarations") or []):
-            (kind, body), *_ = declaration.items()
+            kind, body = _variant(declaration)
             name = body.get("Name")
             if name in self.parameters:
                 self.problem(f"Definition.ParameterDeclarations[{index}]", f"parameter {name!r} is declared twice")
@@ -442,7 +442,7 @@ class _DashboardCheck:
             elements = {"TEXT_BOX": {box.get("SheetTextBoxId") for box in sheet.get("TextBoxes") or []}}
             elements["VISUAL"] = set()
             for position, visual in enumerate(sheet.get("Visuals") or []):
-                (_, body), *_ = visual.items()
+                _, body = _variant(visual)
                 visual_id = body.get("VisualId")
                 if visual_id in self.visuals:
                     self.problem(f"{path}.Visuals[{position}]", f"visual id {visual_id!r} is used twice")
@@ -487,7 +487,7 @@ class _DashboardCheck:
         for element_type, ids in elements.items():
             for element_id in sorted(ids - {None}):
                 count = placed[(element_type, element_id)]
-                if count != 1 and (element_type != "TEXT_BOX" or count > 1):
+                if count != 1:
                     what = _CONTROL_ELEMENTS.get(element_type, element_type.lower().replace("_", " "))
                     self.problem(path, f"{what} {element_id!r} is placed {count} times in the layouts, not once")
 
@@ -496,7 +496,7 @@ class _DashboardCheck:
         sheet_ids = {sheet.get("SheetId") for sheet in self.definition.get("Sheets") or []}
         for index, group in enumerate(self.definition.get("FilterGroups") or []):
             path = f"Definition.FilterGroups[{index}]"
-            members = [next(iter(item.values())) for item in group.get("Filters") or []]
+            members = [_variant(item)[1] for item in group.get("Filters") or []]
             datasets = {(member.get("Column") or {}).get("DataSetIdentifier") for member in members}
             scope = group.get("ScopeConfiguration") or {}
             sheets = set(sheet_ids) if "AllSheets" in scope else set()
@@ -534,7 +534,7 @@ class _DashboardCheck:
     def filter_control(
         self, path: str, sheet_id: str, control: Mapping[str, Any], filters: Mapping[str, _Filter]
     ) -> None:
-        (variant, body), *_ = control.items()
+        variant, body = _variant(control)
         target = filters.get(body.get("SourceFilterId"))
         if target is None:
             self.problem(path, f"no filter {body.get('SourceFilterId')!r}")
@@ -550,8 +550,17 @@ class _DashboardCheck:
             self.problem(path, f"the filter does not apply to sheet {sheet_id!r}, so its control would do nothing")
 
 
+def _variant(union: Any) -> tuple[str, dict[str, Any]]:
+    """The one member of a union structure (``{"KPIVisual": {...}}``) as (name, body); empty if malformed."""
+    if isinstance(union, dict) and len(union) == 1:
+        (name, body), *_ = union.items()
+        if isinstance(body, dict):
+            return name, body
+    return "", {}
+
+
 def _control_ids(controls: list[dict[str, Any]] | None, key: str) -> set[str]:
-    return {next(iter(control.values())).get(key) for control in controls or []}
+    return {_variant(control)[1].get(key) for control in controls or []}
 
 
 def _datasets_used(visual: Mapping[str, Any]) -> set[str]:

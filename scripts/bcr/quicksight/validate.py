@@ -38,7 +38,11 @@ def validate(root: Path, template: Path | None, lint: bool = True) -> Report:
         f"{path}: not in canonical form (run `bcr dashboard format`)" for path in noncanonical_files(root)
     ]
     report.problems += request_checks(definitions)
-    report.problems += semantic_problems(definitions)
+    try:
+        report.problems += semantic_problems(definitions)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # Only a document of the wrong shape gets here, and the request checks above name the shape problem.
+        report.problems.append(f"meaning not checked until the problems above are fixed ({type(exc).__name__}: {exc})")
     if template is not None:
         _template_checks(definitions, root, template, lint, report)
     return report
