@@ -85,6 +85,14 @@ def test_export_then_deploy_sends_back_exactly_what_quicksight_described(client:
     with Stubber(client) as stubber:
         source_params = {"AwsAccountId": ACCOUNT, "DataSourceId": "costs-prod-athena"}
         stubber.add_response("describe_data_source", responses["data_source"], source_params)
+        for name in sorted(DECLARED):
+            params = {"AwsAccountId": ACCOUNT, "DataSetId": dataset_id(name)}
+            stubber.add_response("describe_data_set", responses[f"dataset:{name}"], params)
+        stubber.add_response(
+            "describe_dashboard",
+            {"Dashboard": {"DashboardId": DASHBOARD_ID}, "Status": 200},
+            {"AwsAccountId": ACCOUNT, "DashboardId": DASHBOARD_ID},
+        )
         stubber.add_response(
             "update_data_source",
             {"DataSourceId": "costs-prod-athena", "UpdateStatus": "UPDATE_IN_PROGRESS", "Status": 202},
@@ -95,19 +103,12 @@ def test_export_then_deploy_sends_back_exactly_what_quicksight_described(client:
         stubber.add_response("describe_data_source", updated, source_params)
         for name in sorted(DECLARED):
             dataset = responses[f"dataset:{name}"]["DataSet"]
-            params = {"AwsAccountId": ACCOUNT, "DataSetId": dataset_id(name)}
-            stubber.add_response("describe_data_set", responses[f"dataset:{name}"], params)
             response_only = ("Arn", "CreatedTime", "LastUpdatedTime", "OutputColumns", "ConsumedSpiceCapacityInBytes")
             stubber.add_response(
                 "update_data_set",
                 {"DataSetId": dataset_id(name), "Status": 201},
                 {"AwsAccountId": ACCOUNT, **without(dataset, *response_only)},
             )
-        stubber.add_response(
-            "describe_dashboard",
-            {"Dashboard": {"DashboardId": DASHBOARD_ID}, "Status": 200},
-            {"AwsAccountId": ACCOUNT, "DashboardId": DASHBOARD_ID},
-        )
         stubber.add_response(
             "update_dashboard",
             {"VersionArn": arn("dashboard", f"{DASHBOARD_ID}/version/7"), "Status": 202},
@@ -133,37 +134,26 @@ def test_export_then_deploy_sends_back_exactly_what_quicksight_described(client:
 def test_first_deploy_creates_everything_owned_by_the_principal(client: Any, committed: Definitions) -> None:
     values = ENV.values()
     with Stubber(client) as stubber:
+        stub_nothing_deployed(stubber)
         source = resolve(committed.data_source, values)
-        stubber.add_client_error("describe_data_source", "ResourceNotFoundException", http_status_code=404)
+        owner = [{"Principal": PRINCIPAL, "Actions": list(DATA_SOURCE_ACTIONS)}]
         stubber.add_response(
             "create_data_source",
             {"DataSourceId": "costs-prod-athena", "CreationStatus": "CREATION_IN_PROGRESS"},
-            {
-                "AwsAccountId": ACCOUNT,
-                **source,
-                "Permissions": [{"Principal": PRINCIPAL, "Actions": list(DATA_SOURCE_ACTIONS)}],
-            },
+            {"AwsAccountId": ACCOUNT, **source, "Permissions": owner},
         )
         stubber.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}})
         for name in sorted(DECLARED):
-            stubber.add_client_error("describe_data_set", "ResourceNotFoundException", http_status_code=404)
             dataset = resolve(committed.datasets[name], values)
-            permissions = [{"Principal": PRINCIPAL, "Actions": list(DATASET_ACTIONS)}]
-            stubber.add_response(
-                "create_data_set",
-                {"DataSetId": dataset_id(name)},
-                {"AwsAccountId": ACCOUNT, **dataset, "Permissions": permissions},
-            )
-        stubber.add_client_error("describe_dashboard", "ResourceNotFoundException", http_status_code=404)
+            owner = [{"Principal": PRINCIPAL, "Actions": list(DATASET_ACTIONS)}]
+            expected = {"AwsAccountId": ACCOUNT, **dataset, "Permissions": owner}
+            stubber.add_response("create_data_set", {"DataSetId": dataset_id(name)}, expected)
         dashboard = resolve(committed.dashboard, values)
+        owner = [{"Principal": PRINCIPAL, "Actions": list(DASHBOARD_ACTIONS)}]
         stubber.add_response(
             "create_dashboard",
             {"VersionArn": arn("dashboard", f"{DASHBOARD_ID}/version/1")},
-            {
-                "AwsAccountId": ACCOUNT,
-                **dashboard,
-                "Permissions": [{"Principal": PRINCIPAL, "Actions": list(DASHBOARD_ACTIONS)}],
-            },
+            {"AwsAccountId": ACCOUNT, **dashboard, "Permissions": owner},
         )
         stubber.add_response("describe_dashboard", {"Dashboard": {"Version": {"Status": "CREATION_SUCCESSFUL"}}})
         stubber.add_response(
@@ -180,10 +170,17 @@ def test_first_deploy_creates_everything_owned_by_the_principal(client: Any, com
     ]
 
 
+def stub_nothing_deployed(stubber: Stubber) -> None:
+    for operation in ("describe_data_source", *["describe_data_set"] * len(DECLARED), "describe_dashboard"):
+        stubber.add_client_error(operation, "ResourceNotFoundException", http_status_code=404)
+
+
 def test_creating_without_a_principal_stops_before_anything_is_created(client: Any, committed: Definitions) -> None:
     with Stubber(client) as stubber:
-        stubber.add_client_error("describe_data_source", "ResourceNotFoundException", http_status_code=404)
-        with pytest.raises(DeployError, match="costs-prod-athena does not exist yet: give --principal-arn"):
+        stub_nothing_deployed(stubber)
+        with pytest.raises(
+            DeployError, match=r"^costs-prod-athena, costs-prod-daily-costs, .*, costs-prod-bedrock-costs do"
+        ):
             deploy(client, committed, ENV, principal_arn=None)
         stubber.assert_no_pending_responses()
 

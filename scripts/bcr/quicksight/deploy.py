@@ -39,47 +39,41 @@ def deploy(
     version_description: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[str]:
-    """Create or update every resource and publish the new dashboard version; returns what was done."""
-    values = environment.values()
+    """Create or update every resource and publish the new dashboard version; returns what was done.
+
+    Every resource is looked up before the first change, so a deploy that cannot create what is missing
+    (no principal to own it) stops before it has changed anything.
+    """
     account = environment.account_id
+    plan = [
+        (kind, document, _exists(client, kind, account, document[_ID[kind]]))
+        for kind, document in _resolved(definitions, environment)
+    ]
+    missing = [document[_ID[kind]] for kind, document, exists in plan if not exists]
+    if missing and not principal_arn:
+        raise DeployError(
+            f"{', '.join(missing)} do not exist yet: give --principal-arn (a QuickSight user or group) to own them"
+        )
     done: list[str] = []
-    resources = [("data_source", definitions.data_source)]
-    resources += [("dataset", document) for _, document in sorted(definitions.datasets.items())]
-    for kind, document in resources:
-        request = resolve(document, values)
-        resource_id = request[_ID[kind]]
-        if _DESCRIBE[kind](client, account, resource_id) is None:
-            create = build_request(
-                CREATE[kind], request, AwsAccountId=account, Permissions=_owner(kind, principal_arn, resource_id)
-            )
-            api.call(client, xform_name(CREATE[kind]), **create)
-            done.append(f"created {kind.replace('_', ' ')} {resource_id}")
-        else:
-            api.call(client, xform_name(UPDATE[kind]), **build_request(UPDATE[kind], request, AwsAccountId=account))
-            done.append(f"updated {kind.replace('_', ' ')} {resource_id}")
+    for kind, document, exists in plan:
+        extra: dict[str, Any] = {"AwsAccountId": account}
+        if kind == "dashboard" and version_description:
+            extra["VersionDescription"] = version_description
+        if not exists:
+            extra["Permissions"] = owner_permissions(kind, str(principal_arn))
+        operation = UPDATE[kind] if exists else CREATE[kind]
+        response = api.call(client, xform_name(operation), **build_request(operation, document, **extra))
+        resource_id = document[_ID[kind]]
+        what = f"{'updated' if exists else 'created'} {kind.replace('_', ' ')} {resource_id}"
         if kind == "data_source":
             api.wait_for_data_source(client, account, resource_id, sleep=sleep)
-    dashboard = resolve(definitions.dashboard, values)
-    dashboard_id = dashboard["DashboardId"]
-    extra: dict[str, Any] = {"AwsAccountId": account}
-    if version_description:
-        extra["VersionDescription"] = version_description
-    exists = api.describe(client, "describe_dashboard", AwsAccountId=account, DashboardId=dashboard_id) is not None
-    if exists:
-        response = api.call(client, "update_dashboard", **build_request(UPDATE["dashboard"], dashboard, **extra))
-    else:
-        extra["Permissions"] = _owner("dashboard", principal_arn, dashboard_id)
-        response = api.call(client, "create_dashboard", **build_request(CREATE["dashboard"], dashboard, **extra))
-    version = int(str(response["VersionArn"]).rsplit("/", 1)[1])
-    api.wait_for_version(client, account, dashboard_id, version, sleep=sleep)
-    api.call(
-        client,
-        "update_dashboard_published_version",
-        AwsAccountId=account,
-        DashboardId=dashboard_id,
-        VersionNumber=version,
-    )
-    done.append(f"{'updated' if exists else 'created'} dashboard {dashboard_id} and published version {version}")
+        if kind == "dashboard":
+            version = int(str(response["VersionArn"]).rsplit("/", 1)[1])
+            api.wait_for_version(client, account, resource_id, version, sleep=sleep)
+            params = {"AwsAccountId": account, "DashboardId": resource_id, "VersionNumber": version}
+            api.call(client, "update_dashboard_published_version", **params)
+            what += f" and published version {version}"
+        done.append(what)
     return done
 
 
@@ -101,9 +95,13 @@ def dry_run(client: Any, definitions: Definitions, environment: Environment) -> 
     return "".join(lines)
 
 
-def _owner(kind: str, principal_arn: str | None, resource_id: str) -> list[dict[str, object]]:
-    if not principal_arn:
-        raise DeployError(
-            f"{resource_id} does not exist yet: give --principal-arn (a QuickSight user or group) to own it"
-        )
-    return owner_permissions(kind, principal_arn)
+def _resolved(definitions: Definitions, environment: Environment) -> list[tuple[str, dict[str, Any]]]:
+    """Documents in deploy order (data source, datasets, dashboard), placeholders resolved."""
+    values = environment.values()
+    return [(kind_of(path), resolve(document, values)) for path, document in definitions.files().items()]
+
+
+def _exists(client: Any, kind: str, account: str, resource_id: str) -> bool:
+    if kind == "dashboard":
+        return api.describe(client, "describe_dashboard", AwsAccountId=account, DashboardId=resource_id) is not None
+    return _DESCRIBE[kind](client, account, resource_id) is not None
