@@ -270,3 +270,25 @@ def test_access_denied_and_an_unreachable_endpoint_are_one_line_errors(client: A
     )
     with pytest.raises(api.QuickSightError, match="describe_data_source: QuickSight is unreachable"):
         api.data_source(closed, ACCOUNT, "x")
+
+
+def test_database_and_workgroup_come_from_the_stack_when_not_given() -> None:
+    cloudformation = boto3.session.Session().client("cloudformation", region_name=ENV.region)
+    stack = {
+        "StackName": "costs-prod",
+        "CreationTime": "2026-11-20T08:30:00Z",
+        "StackStatus": "UPDATE_COMPLETE",
+        "Parameters": [{"ParameterKey": "DatabaseName", "ParameterValue": "from_parameter"}],
+        "Outputs": [
+            {"OutputKey": "DatabaseName", "OutputValue": "costs_prod"},
+            {"OutputKey": "AthenaWorkGroup", "OutputValue": "costs-prod-wg"},
+        ],
+    }
+    with Stubber(cloudformation) as stubber:
+        stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "costs-prod"})
+        stubber.add_client_error("describe_stacks", "ValidationError", "Stack with id costs-dev does not exist")
+        assert api.stack_values(cloudformation, "costs-prod") == {
+            "DatabaseName": "costs_prod",
+            "AthenaWorkGroup": "costs-prod-wg",
+        }
+        assert api.stack_values(cloudformation, "costs-dev") == {}

@@ -18,7 +18,7 @@ _TERMINAL = {"CREATION_SUCCESSFUL", "UPDATE_SUCCESSFUL", "CREATION_FAILED", "UPD
 
 
 class QuickSightError(RuntimeError):
-    """A QuickSight call that failed, in one line naming the call and what to do."""
+    """A failed AWS call of export or deploy (QuickSight, or the stack lookup), in one line naming the call."""
 
 
 def call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
@@ -139,13 +139,11 @@ def account_id(sts_client: Any) -> str:
 def stack_values(cloudformation: Any, stack_name: str) -> dict[str, str]:
     """Parameters and outputs of a deployed stack (outputs win), or {} when there is no such stack."""
     try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as exc:
-        if "does not exist" in exc.response.get("Error", {}).get("Message", ""):
+        stacks = call(cloudformation, "describe_stacks", StackName=stack_name)["Stacks"]
+    except QuickSightError as exc:
+        if isinstance(exc.__cause__, ClientError) and "does not exist" in str(exc):
             return {}
-        raise QuickSightError(f"describe_stacks {stack_name}: {exc}") from exc
-    except BotoCoreError as exc:
-        raise QuickSightError(f"describe_stacks {stack_name}: {exc}") from exc
+        raise
     stack = stacks[0] if stacks else {}
     values = {item["ParameterKey"]: item.get("ParameterValue", "") for item in stack.get("Parameters") or []}
     values.update({item["OutputKey"]: item.get("OutputValue", "") for item in stack.get("Outputs") or []})
