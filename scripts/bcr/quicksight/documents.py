@@ -50,6 +50,15 @@ def kind_of(relative: str) -> str:
     return "dashboard" if relative == DASHBOARD_FILE else "data_source"
 
 
+def variant(union: Any) -> tuple[str, dict[str, Any]]:
+    """The one member of a union structure (``{"KPIVisual": {...}}``) as (name, body); empty if malformed."""
+    if isinstance(union, dict) and len(union) == 1:
+        (name, body), *_ = union.items()
+        if isinstance(body, dict):
+            return name, body
+    return "", {}
+
+
 def canonical(document: Any) -> Any:
     """The JSON value of a document: datetimes as ISO 8601 UTC strings, tuples as lists, nothing else changed.
 

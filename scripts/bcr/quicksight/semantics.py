@@ -1,11 +1,11 @@
-"""What the definitions mean, checked against each other and against the tables the job writes.
+"""What the dashboard means, checked against its datasets and against itself.
 
 botocore and cfn-lint check shapes; QuickSight itself checks meaning only after a deploy has started
-(asynchronously, one error at a time). This module finds those errors offline: every dataset column exists
-in its Glue table (``glue/bedrock_costs/schemas.py``) with a compatible type, every column a visual, filter,
-parameter or calculated field uses exists in its dataset with a type that fits where it is used, every
-``DataSetIdentifier``, parameter, filter, sheet, visual and field id that is referenced is declared, and
-the layouts and filter scopes only name things that exist.
+(asynchronously, one error at a time). This module finds those errors offline: every column a visual,
+filter, parameter control or calculated field uses exists in its dataset (``datasets.py`` follows each
+dataset from the Glue tables) with a type that fits where it is used, every ``DataSetIdentifier``,
+parameter, filter, sheet, visual and field id that is referenced is declared, and the layouts and filter
+scopes only name things that exist.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import types as T
-
-from bcr.quicksight.documents import DASHBOARD_FILE, DATASETS_DIR, Definitions
+from bcr.quicksight.datasets import Dataset, resolved_id
+from bcr.quicksight.documents import DASHBOARD_FILE, DATASETS_DIR, Definitions, variant
 from bcr.quicksight.expressions import (
-    BOOLEAN,
     DATETIME,
     DECIMAL,
     INTEGER,
@@ -29,19 +27,8 @@ from bcr.quicksight.expressions import (
     Result,
     infer,
     parse,
-    references,
 )
-from bcr.quicksight.placeholders import EXAMPLE, PlaceholderError, resolve
-from bedrock_costs.schemas import DAILY_COSTS, INVOCATION_TAGS, INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
 
-TABLE_SCHEMAS: dict[str, T.StructType] = {
-    "invocations": INVOCATIONS,
-    "daily_costs": DAILY_COSTS,
-    "invocation_tags": INVOCATION_TAGS,
-    "rejected_records": REJECTED_RECORDS,
-    "pipeline_runs": PIPELINE_RUNS,
-}
-_SCHEMAS_FILE = "glue/bedrock_costs/schemas.py"
 # Where a column sits decides the types it may have (the key holding the ColumnIdentifier's parent).
 _CONTEXT_TYPES = {
     "NumericalMeasureField": NUMERIC,
@@ -69,218 +56,16 @@ _RANGE_BOUNDS = ("RangeMinimumValue", "RangeMaximumValue", "RangeMinimum", "Rang
 _CONTROL_ELEMENTS = {"FILTER_CONTROL": "filter control", "PARAMETER_CONTROL": "parameter control"}
 
 
-def spark_to_quicksight(data_type: T.DataType) -> str | None:
-    """The QuickSight input column type that reads a Parquet/Glue column of this Spark type (None: unreadable)."""
-    if isinstance(data_type, T.StringType):
-        return STRING
-    if isinstance(data_type, T.IntegerType | T.LongType | T.ShortType):
-        return INTEGER
-    if isinstance(data_type, T.DecimalType | T.DoubleType | T.FloatType):
-        return DECIMAL
-    if isinstance(data_type, T.TimestampType | T.DateType):
-        return DATETIME
-    if isinstance(data_type, T.BooleanType):
-        return BOOLEAN
-    return None
-
-
 def semantic_problems(definitions: Definitions) -> list[str]:
     """Every problem found, each as ``file path: message``."""
     problems: list[str] = []
-    data_source_id = _resolved(definitions.data_source.get("DataSourceId"), "data_source.json", problems)
+    data_source_id = resolved_id(definitions.data_source.get("DataSourceId"), "data_source.json", problems)
     datasets = {
-        name: _Dataset.evaluate(name, document, data_source_id, problems)
+        name: Dataset.evaluate(name, document, data_source_id, problems)
         for name, document in definitions.datasets.items()
     }
     _DashboardCheck(definitions.dashboard, datasets, problems).run()
     return problems
-
-
-def _resolved(value: Any, where: str, problems: list[str]) -> str:
-    try:
-        resolved = resolve(value, EXAMPLE.values(), where)
-    except PlaceholderError as exc:
-        problems.append(str(exc))
-        return ""
-    return resolved if isinstance(resolved, str) else ""
-
-
-@dataclass
-class _Dataset:
-    """A dataset's id and the columns it hands to analyses, after its joins and transforms."""
-
-    id: str
-    columns: dict[str, str | None]
-
-    @classmethod
-    def evaluate(cls, name: str, document: dict[str, Any], data_source_id: str, problems: list[str]) -> _Dataset:
-        where = f"{DATASETS_DIR}/{name}.json"
-        physical = {
-            table_id: _physical_columns(table, f"{where} PhysicalTableMap.{table_id}", data_source_id, problems)
-            for table_id, table in (document.get("PhysicalTableMap") or {}).items()
-        }
-        logical = document.get("LogicalTableMap") or {}
-        if not logical:
-            if len(physical) != 1:
-                problems.append(f"{where}: without a LogicalTableMap a dataset reads exactly one physical table")
-            columns = next(iter(physical.values()), {})
-        else:
-            columns = _LogicalTables(logical, physical, where, problems).output()
-        return cls(_resolved(document.get("DataSetId"), f"{where} DataSetId", problems), columns)
-
-
-def _physical_columns(
-    table: dict[str, Any], where: str, data_source_id: str, problems: list[str]
-) -> dict[str, str | None]:
-    relational = table.get("RelationalTable")
-    if relational is None:
-        problems.append(f"{where}: only RelationalTable sources can be held to the table contract; use one")
-        return {}
-    source = _resolved(relational.get("DataSourceArn"), f"{where}.DataSourceArn", problems)
-    if data_source_id and not source.endswith(f":datasource/{data_source_id}"):
-        problems.append(f"{where}.DataSourceArn: {source!r} is not the data source of data_source.json")
-    table_name = relational.get("Name")
-    schema = TABLE_SCHEMAS.get(table_name)
-    if schema is None:
-        problems.append(f"{where}.Name: {table_name!r} is not a table of {_SCHEMAS_FILE} ({', '.join(TABLE_SCHEMAS)})")
-    columns: dict[str, str | None] = {}
-    for index, column in enumerate(relational.get("InputColumns") or []):
-        name, declared = column.get("Name"), column.get("Type")
-        columns[name] = declared
-        if schema is None:
-            continue
-        if name not in schema.fieldNames():
-            problems.append(
-                f"{where}.InputColumns[{index}]: column {name!r} is not in table {table_name} ({_SCHEMAS_FILE})"
-            )
-            continue
-        expected = spark_to_quicksight(schema[name].dataType)
-        if expected is None:
-            problems.append(
-                f"{where}.InputColumns[{index}]: {table_name}.{name} is {schema[name].dataType.simpleString()}, "
-                "which QuickSight cannot read"
-            )
-        elif declared != expected:
-            problems.append(
-                f"{where}.InputColumns[{index}]: {table_name}.{name} is "
-                f"{schema[name].dataType.simpleString()}, read it as {expected}, not {declared}"
-            )
-    return columns
-
-
-class _LogicalTables:
-    """Columns of each logical table: its source (a physical table or a join) and then its transforms."""
-
-    def __init__(
-        self,
-        logical: Mapping[str, Any],
-        physical: Mapping[str, dict[str, str | None]],
-        where: str,
-        problems: list[str],
-    ) -> None:
-        self.logical, self.physical, self.where, self.problems = logical, physical, where, problems
-        self.done: dict[str, dict[str, str | None]] = {}
-
-    def output(self) -> dict[str, str | None]:
-        operands = {
-            operand
-            for table in self.logical.values()
-            for operand in _join_operands((table.get("Source") or {}).get("JoinInstruction"))
-        }
-        roots = [table_id for table_id in self.logical if table_id not in operands]
-        if len(roots) != 1:
-            self.problems.append(f"{self.where} LogicalTableMap: expected one final table, found {roots or 'none'}")
-            return {}
-        return self.columns(roots[0], ())
-
-    def columns(self, table_id: str, visiting: tuple[str, ...]) -> dict[str, str | None]:
-        if table_id in self.done:
-            return self.done[table_id]
-        where = f"{self.where} LogicalTableMap.{table_id}"
-        if table_id in visiting or table_id not in self.logical:
-            self.problems.append(f"{where}: {'joins itself' if table_id in visiting else 'is not defined'}")
-            return {}
-        table = self.logical[table_id]
-        source = table.get("Source") or {}
-        if "PhysicalTableId" in source:
-            if source["PhysicalTableId"] not in self.physical:
-                self.problems.append(f"{where}.Source: no physical table {source['PhysicalTableId']!r}")
-            columns = dict(self.physical.get(source["PhysicalTableId"], {}))
-        elif "JoinInstruction" in source:
-            columns = self.join(source["JoinInstruction"], f"{where}.Source.JoinInstruction", (*visiting, table_id))
-        else:
-            self.problems.append(f"{where}.Source: neither a physical table nor a join")
-            columns = {}
-        for index, transform in enumerate(table.get("DataTransforms") or []):
-            _transform(columns, transform, f"{where}.DataTransforms[{index}]", self.problems)
-        self.done[table_id] = columns
-        return columns
-
-    def join(self, join: Mapping[str, Any], where: str, visiting: tuple[str, ...]) -> dict[str, str | None]:
-        left = self.columns(join.get("LeftOperand", ""), visiting)
-        right = self.columns(join.get("RightOperand", ""), visiting)
-        for name in sorted(set(left) & set(right)):
-            self.problems.append(f"{where}: column {name!r} is on both sides; rename one before joining")
-        columns = {**left, **right}
-        try:
-            used = references(parse(join.get("OnClause", "")), "column")
-        except ExpressionError as exc:
-            self.problems.append(f"{where}.OnClause: {exc}")
-            used = set()
-        for name in sorted(used - set(columns)):
-            self.problems.append(f"{where}.OnClause: no column {name!r} on either side")
-        return columns
-
-
-def _join_operands(join: Mapping[str, Any] | None) -> tuple[str, ...]:
-    return (join.get("LeftOperand", ""), join.get("RightOperand", "")) if join else ()
-
-
-def _transform(columns: dict[str, str | None], transform: Mapping[str, Any], where: str, problems: list[str]) -> None:
-    """Apply one data-prep step to ``columns`` in place, reporting any column it names that is not there."""
-
-    def need(name: str, what: str) -> bool:
-        if name in columns:
-            return True
-        problems.append(f"{where}: {what} column {name!r} does not exist at this step")
-        return False
-
-    operation, body = _variant(transform)
-    if operation == "ProjectOperation":
-        kept = [name for name in body.get("ProjectedColumns", []) if need(name, "projected")]
-        for name in list(columns):
-            if name not in kept:
-                del columns[name]
-    elif operation == "RenameColumnOperation":
-        if need(body.get("ColumnName", ""), "renamed"):
-            if body.get("NewColumnName") in columns:
-                problems.append(f"{where}: column {body['NewColumnName']!r} already exists")
-            columns[body.get("NewColumnName", "")] = columns.pop(body["ColumnName"])
-    elif operation == "CastColumnTypeOperation":
-        if need(body.get("ColumnName", ""), "cast"):
-            columns[body["ColumnName"]] = body.get("NewColumnType")
-    elif operation in ("TagColumnOperation", "UntagColumnOperation"):
-        need(body.get("ColumnName", ""), "tagged")
-    elif operation in ("CreateColumnsOperation", "FilterOperation"):
-        created = body.get("Columns") or [{"ColumnName": None, "Expression": body.get("ConditionExpression", "")}]
-        for column in created:
-            try:
-                result = infer(parse(column.get("Expression", "")), lambda name: _column(columns, name), _no_parameter)
-            except ExpressionError as exc:
-                problems.append(f"{where}: {exc}")
-                continue
-            if column.get("ColumnName"):
-                columns[column["ColumnName"]] = result.type
-
-
-def _column(columns: Mapping[str, str | None], name: str) -> Result:
-    if name not in columns:
-        raise ExpressionError(f"unknown column {{{name}}}")
-    return Result(columns[name])
-
-
-def _no_parameter(name: str) -> str:
-    raise ExpressionError(f"dataset expressions cannot use analysis parameter ${{{name}}}")
 
 
 @dataclass
@@ -295,10 +80,10 @@ class _Filter:
 class _DashboardCheck:
     """Cross-references inside dashboard.json, and its columns against the datasets."""
 
-    def __init__(self, dashboard: dict[str, Any], datasets: Mapping[str, _Dataset], problems: list[str]) -> None:
+    def __init__(self, dashboard: dict[str, Any], datasets: Mapping[str, Dataset], problems: list[str]) -> None:
         self.definition: dict[str, Any] = dashboard.get("Definition") or {}
         self.datasets, self.problems = datasets, problems
-        self.declared: dict[str, _Dataset] = {}
+        self.declared: dict[str, Dataset] = {}
         self.columns: dict[str, dict[str, Result]] = {}
         self.parameters: dict[str, tuple[str, bool]] = {}
         self.visuals: dict[str, tuple[str, set[str]]] = {}  # visual id -> (sheet id, datasets it uses)
@@ -321,7 +106,7 @@ class _DashboardCheck:
             if dataset is None:
                 self.problem(path, f"dataset {identifier!r} has no file {DATASETS_DIR}/{identifier}.json")
                 continue
-            arn = _resolved(declaration.get("DataSetArn"), f"{DASHBOARD_FILE} {path}.DataSetArn", self.problems)
+            arn = resolved_id(declaration.get("DataSetArn"), f"{DASHBOARD_FILE} {path}.DataSetArn", self.problems)
             if not arn.endswith(f":dataset/{dataset.id}"):
                 self.problem(f"{path}.DataSetArn", f"{arn!r} is not the dataset of {DATASETS_DIR}/{identifier}.json")
             self.declared[identifier] = dataset
@@ -331,7 +116,7 @@ class _DashboardCheck:
 
     def parameter_declarations(self) -> None:
         for index, declaration in enumerate(self.definition.get("ParameterDeclarations") or []):
-            kind, body = _variant(declaration)
+            kind, body = variant(declaration)
             name = body.get("Name")
             if name in self.parameters:
                 self.problem(f"Definition.ParameterDeclarations[{index}]", f"parameter {name!r} is declared twice")
@@ -428,7 +213,7 @@ class _DashboardCheck:
         if keys and keys[-1] == "RollingDate":
             try:
                 expression = parse(node.get("Expression", ""))
-                infer(expression, lambda name: _column({}, name), self.parameter_type)
+                infer(expression, _no_column, self.parameter_type)
             except ExpressionError as exc:
                 self.problem(path, str(exc))
 
@@ -442,7 +227,7 @@ class _DashboardCheck:
             elements = {"TEXT_BOX": {box.get("SheetTextBoxId") for box in sheet.get("TextBoxes") or []}}
             elements["VISUAL"] = set()
             for position, visual in enumerate(sheet.get("Visuals") or []):
-                _, body = _variant(visual)
+                _, body = variant(visual)
                 visual_id = body.get("VisualId")
                 if visual_id in self.visuals:
                     self.problem(f"{path}.Visuals[{position}]", f"visual id {visual_id!r} is used twice")
@@ -496,7 +281,7 @@ class _DashboardCheck:
         sheet_ids = {sheet.get("SheetId") for sheet in self.definition.get("Sheets") or []}
         for index, group in enumerate(self.definition.get("FilterGroups") or []):
             path = f"Definition.FilterGroups[{index}]"
-            members = [_variant(item)[1] for item in group.get("Filters") or []]
+            members = [variant(item)[1] for item in group.get("Filters") or []]
             datasets = {(member.get("Column") or {}).get("DataSetIdentifier") for member in members}
             scope = group.get("ScopeConfiguration") or {}
             sheets = set(sheet_ids) if "AllSheets" in scope else set()
@@ -534,33 +319,28 @@ class _DashboardCheck:
     def filter_control(
         self, path: str, sheet_id: str, control: Mapping[str, Any], filters: Mapping[str, _Filter]
     ) -> None:
-        variant, body = _variant(control)
+        control_type, body = variant(control)
         target = filters.get(body.get("SourceFilterId"))
         if target is None:
             self.problem(path, f"no filter {body.get('SourceFilterId')!r}")
             return
         across = target.all_sheets or len(target.sheets) > 1
-        if across and variant != "CrossSheet":
+        if across and control_type != "CrossSheet":
             self.problem(path, "the filter applies to several sheets: its controls must be CrossSheet controls")
         elif across and not target.default_control:
             self.problem(path, "a CrossSheet control needs DefaultFilterControlConfiguration on its filter")
-        elif not across and variant == "CrossSheet":
+        elif not across and control_type == "CrossSheet":
             self.problem(path, "a CrossSheet control needs a filter scoped to several sheets")
         if sheet_id not in target.sheets:
             self.problem(path, f"the filter does not apply to sheet {sheet_id!r}, so its control would do nothing")
 
 
-def _variant(union: Any) -> tuple[str, dict[str, Any]]:
-    """The one member of a union structure (``{"KPIVisual": {...}}``) as (name, body); empty if malformed."""
-    if isinstance(union, dict) and len(union) == 1:
-        (name, body), *_ = union.items()
-        if isinstance(body, dict):
-            return name, body
-    return "", {}
+def _no_column(name: str) -> Result:
+    raise ExpressionError(f"a rolling date cannot use column {{{name}}}")
 
 
 def _control_ids(controls: list[dict[str, Any]] | None, key: str) -> set[str]:
-    return {_variant(control)[1].get(key) for control in controls or []}
+    return {variant(control)[1].get(key) for control in controls or []}
 
 
 def _datasets_used(visual: Mapping[str, Any]) -> set[str]:
