@@ -36,6 +36,12 @@ def kpi_value(document: dict[str, Any]) -> dict[str, Any]:
     return visual(document, 0, 1)["ChartConfiguration"]["FieldWells"]["Values"][0]["NumericalMeasureField"]
 
 
+def rename_in_filter_scopes(document: dict[str, Any], old: str, new: str) -> None:
+    for group in document["Definition"]["FilterGroups"]:
+        for scoped in group["ScopeConfiguration"].get("SelectedSheets", {}).get("SheetVisualScopingConfigurations", []):
+            scoped["VisualIds"] = [new if visual_id == old else visual_id for visual_id in scoped.get("VisualIds", [])]
+
+
 def test_the_copy_is_clean_before_anything_is_broken(project: tuple[Path, Path]) -> None:
     root, template = project
     assert validate(root, template).problems == []
@@ -187,13 +193,7 @@ def test_a_visual_missing_from_the_layout_and_a_stale_scope_are_caught(project: 
     def drop(document: dict[str, Any]) -> None:
         elements = document["Definition"]["Sheets"][4]["Layouts"][0]["Configuration"]["GridLayout"]["Elements"]
         elements[:] = [e for e in elements if e["ElementId"] != "health-unpriced"]
-        for group in document["Definition"]["FilterGroups"]:
-            for scoped in (
-                group["ScopeConfiguration"].get("SelectedSheets", {}).get("SheetVisualScopingConfigurations", [])
-            ):
-                scoped["VisualIds"] = [
-                    "health-unpriced-old" if v == "health-unpriced" else v for v in scoped.get("VisualIds", [])
-                ]
+        rename_in_filter_scopes(document, "health-unpriced", "health-unpriced-old")
 
     edit(root / DASHBOARD, drop)
     found = problems(root)
@@ -229,13 +229,7 @@ def test_cfn_lint_checks_what_the_api_model_does_not(project: tuple[Path, Path])
             "overview requests"
         )
         visual(document, 0, 1)["VisualId"] = "overview requests"
-        for group in document["Definition"]["FilterGroups"]:
-            for scoped in (
-                group["ScopeConfiguration"].get("SelectedSheets", {}).get("SheetVisualScopingConfigurations", [])
-            ):
-                scoped["VisualIds"] = [
-                    "overview requests" if v == "overview-requests" else v for v in scoped.get("VisualIds", [])
-                ]
+        rename_in_filter_scopes(document, "overview-requests", "overview requests")
 
     edit(root / DASHBOARD, bad_id)
     assert problems(root) == []
