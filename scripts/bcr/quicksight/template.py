@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bcr.quicksight.documents import DASHBOARD_FILE, DATA_SOURCE_FILE, DATASETS_DIR, Definitions, kind_of, load_document
+from bcr.quicksight.documents import DASHBOARD_FILE, DATA_SOURCE_FILE, Definitions, kind_of, load_document
 from bcr.quicksight.permissions import ACTIONS
 from bcr.quicksight.placeholders import EXAMPLE, PlaceholderError, resolve
 from bcr.quicksight.requests import request_problems
@@ -55,7 +55,7 @@ def inline_includes(node: Any, base: Path) -> Any:
     merged: dict[str, Any] = {}
     for key, value in node.items():
         location = included_file({key: value})
-        if location is not None:
+        if location is not None and (base / location).is_file():  # a missing file is a contract problem
             merged.update(load_document(base / location))
         else:
             merged[key] = inline_includes(value, base)
@@ -83,7 +83,7 @@ def contract_problems(template: dict[str, Any], base: Path, root: Path, definiti
             )
         problems += _permission_problems(logical_id, resource, kind)
     source = by_file.get(DATA_SOURCE_FILE)
-    datasets = [logical_id for relative, logical_id in by_file.items() if relative.startswith(f"{DATASETS_DIR}/")]
+    datasets = [logical_id for relative, logical_id in by_file.items() if kind_of(relative) == "dataset"]
     for logical_id in datasets:
         problems += _needs(resources, logical_id, [source] if source else [])
     if DASHBOARD_FILE in by_file:

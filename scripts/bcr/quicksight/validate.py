@@ -26,7 +26,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
-def validate(root: Path, template: Path | None, lint: bool = True) -> Report:
+def validate(root: Path, template: Path | None) -> Report:
     """All problems of the definitions in ``root`` (and of ``template``'s QuickSight section, if given)."""
     report = Report()
     try:
@@ -44,7 +44,7 @@ def validate(root: Path, template: Path | None, lint: bool = True) -> Report:
         # Only a document of the wrong shape gets here, and the request checks above name the shape problem.
         report.problems.append(f"meaning not checked until the problems above are fixed ({type(exc).__name__}: {exc})")
     if template is not None:
-        _template_checks(definitions, root, template, lint, report)
+        _template_checks(definitions, root, template, report)
     return report
 
 
@@ -68,7 +68,7 @@ def request_checks(definitions: Definitions) -> list[str]:
     return problems
 
 
-def _template_checks(definitions: Definitions, root: Path, template: Path, lint: bool, report: Report) -> None:
+def _template_checks(definitions: Definitions, root: Path, template: Path, report: Report) -> None:
     if importlib.util.find_spec("cfnlint") is None:
         report.notes.append("cfn-lint is not installed: template.yaml and its CloudFormation schema were not checked")
         return
@@ -82,5 +82,4 @@ def _template_checks(definitions: Definitions, root: Path, template: Path, lint:
     report.problems += [
         f"{template.name}: {problem}" for problem in contract_problems(loaded, template.parent, root, definitions)
     ]
-    if lint:
-        report.problems += lint_problems(loaded, template.parent)
+    report.problems += lint_problems(loaded, template.parent)
