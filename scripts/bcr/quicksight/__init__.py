@@ -1,0 +1,1 @@
+"""QuickSight dashboards as code: the committed definitions, their validation, export and deploy."""
