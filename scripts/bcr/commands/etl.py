@@ -18,7 +18,7 @@ from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError, PriceRow, load_
 from bedrock_costs.discover import LogObject, discover_local
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, ResolvedProfile, load_profile_file
-from bedrock_costs.read import read_local_tails
+from bedrock_costs.read import read_local_object, read_local_tails
 from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, parse_s3_uri
 from bedrock_costs.tags import parse_tag_aliases
 
@@ -141,6 +141,7 @@ def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
         profiles,
         read_local_tails,
         progress=lambda stage: print(f"[etl] {stage}", file=sys.stderr),
+        read_object=read_local_object,
     )
     print_run(summary, settings.out)
     return summary
