@@ -24,10 +24,10 @@ from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 
-from bedrock_costs.catalog import parse_catalog
+from bedrock_costs.catalog import read_catalog
 from bedrock_costs.pipeline import EtlSettings, run_pipeline
 from bedrock_costs.profiles import ProfileError, fetch_profiles, profiles_from_summaries
-from bedrock_costs.s3_source import list_log_objects, parse_s3_uri, read_tails
+from bedrock_costs.s3_source import list_log_objects, object_reader, parse_s3_uri, read_object, read_tails
 from bedrock_costs.spark import PIPELINE_CONF
 from bedrock_costs.tags import parse_tag_aliases
 
@@ -59,10 +59,7 @@ def main(argv: list[str]) -> None:
     job.init(options["JOB_NAME"], options)
 
     s3 = boto3.client("s3")
-    bucket, key = parse_s3_uri(options["pricing_uri"])
-    catalog = parse_catalog(
-        s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"), options["pricing_uri"]
-    )
+    catalog = read_catalog(read_object(s3, options["pricing_uri"]), options["pricing_uri"])
     since, until = _window(options)
     objects = list_log_objects(s3, options["logs_uri"], since, until)
     regions = sorted({obj.region for obj in objects})
@@ -81,7 +78,14 @@ def main(argv: list[str]) -> None:
         tag_aliases=parse_tag_aliases(options["tag_aliases"] or None),
     )
     summary = run_pipeline(
-        spark, objects, settings, catalog, profiles, lambda objs: read_tails(s3, objs), progress=print
+        spark,
+        objects,
+        settings,
+        catalog,
+        profiles,
+        lambda objs: read_tails(s3, objs),
+        progress=print,
+        read_object=object_reader(s3, parse_s3_uri(options["logs_uri"])[0]),
     )
     print(json.dumps({**summary.__dict__, "reconciled": summary.reconciled}, default=str))
     if not summary.reconciled:

@@ -22,7 +22,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
-from bedrock_costs.discover import LogObject, in_window, parse_log_key
+from bedrock_costs.discover import LogObject, SkipReporter, log_skipped, parse_log_keys
+from bedrock_costs.read import ObjectReader
 
 _WORKERS = 8
 _CHUNK = 1 << 20
@@ -47,8 +48,17 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
 
 
-def list_log_objects(client: Any, uri: str, since: date | None = None, until: date | None = None) -> list[LogObject]:
-    """Log objects under ``<uri>AWSLogs/`` delivered in ``[since, until]`` (see ``discover.in_window``), sorted."""
+def list_log_objects(
+    client: Any,
+    uri: str,
+    since: date | None = None,
+    until: date | None = None,
+    skipped: SkipReporter = log_skipped,
+) -> list[LogObject]:
+    """Log objects under ``<uri>AWSLogs/`` delivered in ``[since, until]`` (see ``discover.in_window``), sorted.
+
+    A key in the layout whose folders are not a real hour is reported to ``skipped`` and left out.
+    """
     try:
         bucket, prefix = parse_s3_uri(uri)
     except ValueError as exc:
@@ -66,8 +76,7 @@ def list_log_objects(client: Any, uri: str, since: date | None = None, until: da
         raise _source_error(
             exc, client, f"list s3://{bucket}/{root}", f"s3:ListBucket on arn:aws:s3:::{bucket}"
         ) from exc
-    found = (parse_log_key(f"s3://{bucket}/{key}", size) for key, size in keys)
-    return sorted(obj for obj in found if obj is not None and in_window(obj, since, until))
+    return parse_log_keys(((f"s3://{bucket}/{key}", size) for key, size in keys), since, until, skipped)
 
 
 def read_tails(client: Any, objects: Sequence[LogObject], nbytes: int = 8) -> dict[str, bytes]:
@@ -86,6 +95,33 @@ def read_tails(client: Any, objects: Sequence[LogObject], nbytes: int = 8) -> di
 
     with ThreadPoolExecutor(_WORKERS) as pool:
         return dict(zip((obj.path for obj in objects), pool.map(tail, objects), strict=True))
+
+
+def read_object(client: Any, uri: str) -> bytes:
+    """The whole object at ``s3://bucket/key``; a :class:`SourceError` says what to grant when it cannot be read."""
+    bucket, key = _bucket_key(uri)
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except (ClientError, BotoCoreError) as exc:
+        raise _source_error(exc, client, f"read {uri}", f"s3:GetObject on arn:aws:s3:::{bucket}/*") from exc
+
+
+def object_reader(client: Any, bucket: str) -> ObjectReader:
+    """The run's ``ObjectReader`` on S3: whole objects of the log bucket only, ``None`` when one cannot be read.
+
+    Bedrock writes a record's offloaded bodies to the bucket it delivers the record to; a path that
+    names another bucket is not followed.
+    """
+
+    def read(uri: str) -> bytes | None:
+        if not uri.startswith(f"s3://{bucket}/"):
+            return None
+        try:
+            return read_object(client, uri)
+        except SourceError:
+            return None
+
+    return read
 
 
 def download_objects(

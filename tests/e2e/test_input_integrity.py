@@ -7,16 +7,25 @@ here from the records, not by the code under test.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import importlib.util
+import sys
+import types
 from pathlib import Path
 
+import boto3
+import pytest
 import records as r
+from moto.server import ThreadedMotoServer
 from pyspark.sql import functions as F
 
 from bcr.cli import main
+from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError
 from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
 
 HOUR = "2025/08/22/09"
+ENTRY_SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "bedrock_cost_etl.py"
 
 
 def write_object(logs: Path, name: str, data: bytes, hour: str = HOUR) -> str:
@@ -69,3 +78,142 @@ def test_multi_member_gzip_bom_and_odd_key_names_are_read_whole(tmp_path: Path, 
     assert etl(logs, out) == 0
     runs = spark.read.schema(PIPELINE_RUNS).parquet(str(out / "pipeline_runs")).orderBy("started_at", "run_id")
     assert runs.select(F.col("files_new")).collect()[-1][0] == 0
+
+
+# --- the catalog a run loads is checked, and every user error is one line ----------------------------------
+
+
+def catalog_with(tmp_path: Path, fault: str) -> tuple[Path, int, str]:
+    """The shipped catalog with one fault injected; returns (path, CSV line of the fault, expected problem)."""
+    lines = DEFAULT_CATALOG.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, text in enumerate(lines) if text.startswith("anthropic.claude-sonnet-4-5-20250929-v1:0,*,"))
+    fields = next(csv.reader([lines[index]]))
+    assert fields[13] == "", "the row must be open-ended for the overlap case"
+    line_number = index + 1
+    if fault == "negative":
+        fields[5] = "-3"
+        problem = "usd_per_1m_input is negative (-3)"
+    elif fault == "typo-5000":
+        fields[6] = "5000"
+        problem = "usd_per_1m_output 5000 is implausible"
+    else:  # a second, overlapping period right after the open-ended one (the winner would be line order)
+        later = list(fields)
+        later[12] = "2026-01-01"
+        lines.insert(index + 1, ",".join(later))
+        line_number += 1
+        problem = f"period from 2026-01-01 overlaps line {index + 1} (until open)"
+    lines[index] = ",".join(fields)
+    path = tmp_path / f"prices-{fault}.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, line_number, problem
+
+
+def one_line_usage_error(capsys: pytest.CaptureFixture[str], code: int) -> str:
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert "Traceback" not in captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def small_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    logs = tmp_path_factory.mktemp("small-logs")
+    write_object(logs, "small.json.gz", gz_lines(r.counts_only("small-1", 100, 10)))
+    return logs
+
+
+@pytest.mark.parametrize("fault", ["negative", "typo-5000", "overlap"])
+@pytest.mark.parametrize("command", ["etl", "demo"])
+def test_a_faulty_catalog_is_refused_with_file_line_and_problem(
+    fault: str, command: str, small_logs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog, line_number, problem = catalog_with(tmp_path, fault)
+    out = tmp_path / "out"
+    if command == "etl":
+        code = main(["etl", "--logs", str(small_logs), "--out", str(out), "--pricing", str(catalog)])
+    else:
+        code = main(["demo", "--dir", str(tmp_path / "demo"), "--records", "50", "--pricing", str(catalog)])
+    message = one_line_usage_error(capsys, code)
+    assert f"{catalog}: " in message
+    assert f"line {line_number}: {problem}" in message
+    assert not out.exists()
+    assert not (tmp_path / "demo" / "tables").exists()
+
+
+def test_a_catalog_that_is_not_utf8_is_one_line(
+    small_logs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = DEFAULT_CATALOG.read_bytes()
+    second_line = text.index(b"\n") + 1
+    catalog = tmp_path / "latin1.csv"
+    catalog.write_bytes(text[:second_line] + "\u00e9".encode("latin-1") + text[second_line:])
+    code = main(["etl", "--logs", str(small_logs), "--out", str(tmp_path / "out"), "--pricing", str(catalog)])
+    assert "line 2: not UTF-8 text (byte 0xe9)" in one_line_usage_error(capsys, code)
+    assert main(["pricing", "check", "--catalog", str(catalog)]) == 1
+    assert "line 2: not UTF-8 text" in capsys.readouterr().out
+
+
+def test_logs_must_be_a_folder_or_an_s3_prefix(
+    small_logs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = next(small_logs.rglob("*.json.gz"))
+    code = main(["etl", "--logs", str(a_file), "--out", str(tmp_path / "out")])
+    assert "is a file" in one_line_usage_error(capsys, code)
+    code = main(["pricing", "coverage", "--logs", str(a_file)])
+    assert "is a file" in one_line_usage_error(capsys, code)
+
+
+def test_a_key_that_is_not_a_delivery_hour_is_skipped_and_reported(
+    tmp_path: Path, spark, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    good = write_object(logs, "good.json.gz", gz_lines(r.counts_only("ok-1", 5, 5)))
+    stray = write_object(logs, "x.json.gz", gz_lines(r.counts_only("stray-1", 5, 5)), hour="2026/13/01/00")
+    assert etl(logs, out) == 0
+    assert (
+        f"skipped {logs / stray}: delivery folder 2026/13/01/00 is not a UTC date and hour" in capsys.readouterr().err
+    )
+    rows = table(spark, out, "invocations", INVOCATIONS)
+    assert [(row.request_id, row.source_file) for row in rows] == [("ok-1", good)]
+
+
+def load_glue_entry(monkeypatch: pytest.MonkeyPatch, spark) -> types.ModuleType:
+    """The Glue entry script with stand-ins for the ``awsglue`` modules only Glue has."""
+    fakes = {name: types.ModuleType(name) for name in ("awsglue", "awsglue.context", "awsglue.job", "awsglue.utils")}
+    fakes["awsglue.context"].GlueContext = lambda _sc: types.SimpleNamespace(spark_session=spark)
+    fakes["awsglue.job"].Job = lambda _ctx: types.SimpleNamespace(init=lambda *_: None, commit=lambda: None)
+
+    def resolved(argv: list[str], names: list[str]) -> dict[str, str]:
+        pairs = dict(zip(argv[1::2], argv[2::2], strict=False))
+        return {name: pairs[f"--{name}"] for name in names}
+
+    fakes["awsglue.utils"].getResolvedOptions = resolved
+    for name, module in fakes.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    spec = importlib.util.spec_from_file_location("bedrock_cost_etl", ENTRY_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_glue_job_refuses_a_faulty_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark) -> None:
+    catalog, line_number, problem = catalog_with(tmp_path, "typo-5000")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="bcr-job")
+        s3.put_object(Bucket="bcr-job", Key="pricing/prices.csv", Body=catalog.read_bytes())
+        entry = load_glue_entry(monkeypatch, spark)
+        argv = ["job", "--JOB_NAME", "bcr", "--logs_uri", "s3://bcr-job/logs/", "--tables_uri", "s3://bcr-job/t/"]
+        with pytest.raises(CatalogError) as error:
+            entry.main([*argv, "--pricing_uri", "s3://bcr-job/pricing/prices.csv"])
+        assert str(error.value).startswith("s3://bcr-job/pricing/prices.csv: ")
+        assert f"line {line_number}: {problem}" in str(error.value)
+        assert s3.list_objects_v2(Bucket="bcr-job", Prefix="t/")["KeyCount"] == 0
+    finally:
+        server.stop()

@@ -239,7 +239,9 @@ def test_multi_member_bom_and_odd_names_are_complete_and_keep_their_raw_key(spar
     read = read_lines(spark, objects)
     stats = file_stats(read)
     values = {
-        (row["source_file"].rsplit("/", 1)[1], row["value"]) for row in read.collect() if "cut" not in row["source_file"]
+        (row["source_file"].rsplit("/", 1)[1], row["value"])
+        for row in read.collect()
+        if "cut" not in row["source_file"]
     }
     # Hadoop's line reader drops the byte-order mark at the start of an object.
     assert values == {
@@ -254,7 +256,9 @@ def test_multi_member_bom_and_odd_names_are_complete_and_keep_their_raw_key(spar
     }
     assert set(stats) == {source_key(obj.path) for obj in objects}
 
-    quick = {c.source_file.rsplit("/", 1)[1]: c.complete for c in check_files(objects, read_local_tails(objects), stats)}
+    quick = {
+        c.source_file.rsplit("/", 1)[1]: c.complete for c in check_files(objects, read_local_tails(objects), stats)
+    }
     # The trailer alone cannot tell: the multi-member and BOM objects disagree with it.
     assert not quick["multi-member.json.gz"] and not quick["bom.json.gz"]
     checks = check_files(objects, read_local_tails(objects), stats, read_local_object)

@@ -52,6 +52,8 @@ NOISE = [
     f"team/AWSLogs/{ACCOUNT_A}/CloudTrail/us-east-1/2025/03/01/{ACCOUNT_A}_CloudTrail_us-east-1.json.gz",
     log_key(ACCOUNT_A, "us-east-1", hour(1, 10), prefix="other/"),
 ]
+# Laid out like a log batch, but month 13 is no delivery hour: reported and skipped, never fatal.
+STRAY = f"team/AWSLogs/{ACCOUNT_A}/BedrockModelInvocationLogs/us-east-1/2025/13/01/00/x.json.gz"
 
 
 def batch(key: str) -> bytes:
@@ -92,7 +94,7 @@ def endpoint():
     url = f"http://{host}:{port}"
     client = s3_client(url)
     client.create_bucket(Bucket=BUCKET)
-    for key in ALL_LOGS + NOISE:
+    for key in [*ALL_LOGS, *NOISE, STRAY]:
         client.put_object(Bucket=BUCKET, Key=key, Body=b"" if "permission-check" in key else batch(key))
     yield url
     server.stop()
@@ -134,6 +136,16 @@ def test_open_ended_windows(s3):
     assert [obj.path for obj in since_only] == paths([k for k in IN_WINDOW if "/03/01/" not in k] + AFTER)
     until_only = list_log_objects(s3, URI, until=SINCE)
     assert [obj.path for obj in until_only] == paths([BEFORE, *(k for k in IN_WINDOW if "/03/01/" in k)])
+
+
+@pytest.mark.parametrize("since", [None, date(2025, 12, 1)], ids=["no-window", "window-reaching-month-13"])
+def test_a_key_that_is_not_a_delivery_hour_is_reported_and_skipped(s3, since):
+    skipped: list[tuple[str, str]] = []
+    found = list_log_objects(s3, URI, since=since, skipped=lambda path, why: skipped.append((path, why)))
+    assert [obj.path for obj in found] == ([] if since else paths(ALL_LOGS))
+    assert skipped == [
+        (f"s3://{BUCKET}/{STRAY}", "delivery folder 2025/13/01/00 is not a UTC date and hour (month must be in 1..12)")
+    ]
 
 
 def test_a_bucket_without_logs_gives_an_empty_list(s3):

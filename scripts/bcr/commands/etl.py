@@ -66,7 +66,9 @@ def load_inputs(args: argparse.Namespace) -> tuple[list[PriceRow], dict[str, Res
     try:
         catalog = load_catalog(args.pricing)
     except CatalogError as exc:
-        raise UsageError(f"--pricing: {exc}") from exc
+        raise UsageError(f"--pricing: {exc}; `bcr pricing check --catalog {args.pricing}` lists every problem") from exc
+    except OSError as exc:
+        raise UsageError(f"--pricing: {args.pricing}: {exc.strerror}") from exc
     try:
         profiles = load_profile_file(args.profiles) if args.profiles else {}
     except ProfileError as exc:
@@ -87,7 +89,7 @@ def fetch_s3_logs(uri: str, cache: Path, since: date | None, until: date | None)
     try:
         parse_s3_uri(uri)
         client = _s3_client()
-        objects = list_log_objects(client, uri, since, until)
+        objects = list_log_objects(client, uri, since, until, skipped=report_skipped)
         print(f"[etl] {len(objects)} log objects in {uri}; syncing to {cache}", file=sys.stderr)
         return download_objects(client, objects, cache, progress=_download_progress)
     except (ValueError, SourceError) as exc:
@@ -99,12 +101,16 @@ def _download_progress(done: int, total: int) -> None:
         print(f"[etl] downloaded {done}/{total}", file=sys.stderr)
 
 
+def report_skipped(path: str, why: str) -> None:
+    print(f"[etl] skipped {path}: {why}", file=sys.stderr)
+
+
 def find_objects(logs: str, cache: Path, since: date | None, until: date | None) -> list[LogObject]:
     if logs.startswith("s3://"):
         return fetch_s3_logs(logs, cache, since, until)
     try:
-        return discover_local(logs, since, until)
-    except FileNotFoundError as exc:
+        return discover_local(logs, since, until, skipped=report_skipped)
+    except (FileNotFoundError, NotADirectoryError) as exc:
         raise UsageError(f"--logs: {exc}") from exc
 
 
