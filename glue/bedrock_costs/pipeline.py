@@ -26,6 +26,7 @@ from bedrock_costs.catalog import PriceRow
 from bedrock_costs.discover import LogObject
 from bedrock_costs.lookup import join_lookup
 from bedrock_costs.normalize import with_models, with_principals
+from bedrock_costs.offloaded import with_offloaded_ttl
 from bedrock_costs.parse import REJECT_REASONS, parse_lines
 from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
 from bedrock_costs.profiles import ResolvedProfile
@@ -239,7 +240,9 @@ def _process(
         batch_rows = summary.lines_read - summary.rejected_lines - len(redelivered)
         summary.affected_dates = storage.dates_in(accepted, "usage_date")
         ledger = conform(
-            enrich(batch, catalog, profiles, settings.tag_aliases).select("*", *(v.alias(k) for k, v in stamp.items())),
+            enrich(with_offloaded_ttl(batch, read_object), catalog, profiles, settings.tag_aliases).select(
+                "*", *(v.alias(k) for k, v in stamp.items())
+            ),
             INVOCATIONS,
         )
 

@@ -97,16 +97,22 @@ def _out_of_range() -> Column:
     return F.coalesce(flagged, F.lit(False)) | F.coalesce(reduce(operator.or_, stored), F.lit(False))
 
 
-def _status(rate_missing: Column, output_rate: Column, ttl_1h_rate: Column) -> Column:
+def _status(rate_missing: Column, rate: dict[str, Column]) -> Column:
     scope = F.col("inference_scope")
     unknown_tokens = (
         F.col("input_tokens").isNull()
         | F.col("cache_read_tokens").isNull()
         | F.col("cache_write_tokens").isNull()
         # No output count is fine for a model that bills no output (embeddings), never $0 for one that does.
-        | (F.col("output_tokens").isNull() & output_rate.isNotNull())
+        | (F.col("output_tokens").isNull() & (F.coalesce(rate["output"], F.lit(0)) > 0))
     )
-    ttl_unknown = (F.col("cache_write_tokens") > 0) & F.col("cache_write_1h_tokens").isNull() & ttl_1h_rate.isNotNull()
+    # The split matters only where a 1-hour write costs something else than a 5-minute one.
+    ttl_unknown = (
+        (F.col("cache_write_tokens") > 0)
+        & F.col("cache_write_1h_tokens").isNull()
+        & rate["cache_write_1h"].isNotNull()
+        & ~rate["cache_write_1h"].eqNullSafe(rate["cache_write_5m"])
+    )
     return (
         F.when(F.col("status") == "error", "not_billed")
         .when(scope.isin(*NOT_TOKEN_PRICED_SCOPES) | (F.col("service_tier") == "reserved"), "not_token_priced")
@@ -166,7 +172,7 @@ def price_invocations(df: DataFrame, catalog: Sequence[PriceRow]) -> DataFrame:
         | ((write_5m > 0) & rate["cache_write_5m"].isNull())
         | ((write_1h > 0) & rate["cache_write_1h"].isNull())
     )
-    status = _status(rate_missing, rate["output"], rate["cache_write_1h"])
+    status = _status(rate_missing, rate)
     costs = {
         "input_cost": _cost(uncached, rate["input"]),
         "cache_read_cost": _cost(read, rate["cache_read"]),

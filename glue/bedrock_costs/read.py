@@ -56,6 +56,24 @@ def read_local_object(path: str) -> bytes | None:
         return None
 
 
+def local_object_reader(root: str | Path) -> ObjectReader:
+    """The ``ObjectReader`` of a run on a local copy of the log bucket: local paths as they are, and an
+    ``s3://`` URI (an offloaded body named in a record) as its key under ``root``, never outside it.
+    """
+    base = Path(root).resolve()
+
+    def read(path: str) -> bytes | None:
+        if path.startswith("s3://"):
+            key = source_key(path)
+            local = (base / key).resolve()
+            if not key.startswith("AWSLogs/") or not local.is_relative_to(base):
+                return None
+            path = str(local)
+        return read_local_object(path)
+
+    return read
+
+
 def _raw_file_key() -> F.Column:
     """``source_key`` of the file a row came from, as the object's raw key.
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import gzip
 import importlib.util
+import json
 import sys
 import types
+from decimal import Decimal as D
 from pathlib import Path
 
 import boto3
@@ -22,7 +24,7 @@ from pyspark.sql import functions as F
 
 from bcr.cli import main
 from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError
-from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
+from bedrock_costs.schemas import DAILY_COSTS, INVOCATION_TAGS, INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
 
 HOUR = "2025/08/22/09"
 ENTRY_SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "bedrock_cost_etl.py"
@@ -217,3 +219,163 @@ def test_the_glue_job_refuses_a_faulty_catalog(tmp_path: Path, monkeypatch: pyte
         assert s3.list_objects_v2(Bucket="bcr-job", Prefix="t/")["KeyCount"] == 0
     finally:
         server.stop()
+
+
+# --- never a wrong number marked priced ------------------------------------------------------------------------
+
+SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+PRICED_HOUR = "2025/11/20/10"
+AT = "2025-11-20T10:00:00Z"
+# pricing/bedrock_prices.csv, Claude Sonnet 4.5 through a us. profile from us-east-1 (geo, standard), USD per 1M
+# tokens: input, output, cache read, cache write 5m, cache write 1h.
+SONNET_45_ROW = (
+    "anthropic.claude-sonnet-4-5-20250929-v1:0,us-east-1,geo,standard,0,3.3,16.5,0.33,4.125,6.6,token,,2025-09-29,,"
+)
+RATE = {"input": D("3.3"), "output": D("16.5"), "write_5m": D("4.125"), "write_1h": D("6.6")}
+
+
+def usd(tokens: int, per_million: D) -> D:
+    return tokens * per_million / 1_000_000
+
+
+def body_uri(request_id: str) -> str:
+    return f"s3://central-logs/{r.log_key(PRICED_HOUR, f'data/{request_id}_output.json.gz')}"
+
+
+def sonnet(request_id: str, rec: dict | None = None, **fields) -> dict:
+    base = rec if rec is not None else r.counts_only(request_id, 100, 50)
+    return base | {"modelId": SONNET_45, "timestamp": AT} | fields
+
+
+def offloaded_cache_write(request_id: str) -> dict:
+    """Cache writes with the response body (the only place of the TTL split) offloaded to data/."""
+    return sonnet(
+        request_id,
+        r.record(
+            request_id,
+            input=r.log_input(100, cache_read=0, cache_write=1000),
+            output=r.log_output(50, s3_path=body_uri(request_id)),
+        ),
+    )
+
+
+def duplicate_keys(line: str) -> str:
+    return line.replace('"team": "first"', '"team": "first", "team": "last"')
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory, spark) -> dict:
+    """One run over hand-made records that each carry one fault; the tables it leaves, by table name."""
+    logs = tmp_path_factory.mktemp("faults")
+    latency_float = r.converse("r-latency-float", 200, 20)
+    latency_float["output"]["outputBodyJson"]["metrics"]["latencyMs"] = 812.5
+    records = [
+        offloaded_cache_write("r-offloaded-body"),
+        offloaded_cache_write("r-offloaded-body-missing"),
+        sonnet("r-latency-float", latency_float),
+        sonnet("r-metadata-string", r.counts_only("r-metadata-string", 300, 30, requestMetadata="team=a")),
+        sonnet(
+            "r-text-off-cache-write",
+            r.record("r-text-off-cache-write", input=r.log_input(100, cache_write=500), output=r.log_output(9)),
+        ),
+        sonnet("r-no-output-count", r.record("r-no-output-count", input=r.log_input(100))),
+        sonnet("r-token-string", r.counts_only("r-token-string", "many", 5)),
+        sonnet("r-5e18", r.counts_only("r-5e18", 5 * 10**18, 5)),
+        sonnet("r-1e12-output", r.counts_only("r-1e12-output", 5, 10**12)),
+        sonnet("r-negative", r.counts_only("r-negative", -5, 5)),
+        sonnet("r-year-only", timestamp="2026"),
+    ]
+    lines = [r.to_line(rec) for rec in records]
+    dup = sonnet("r-duplicate-key", r.counts_only("r-duplicate-key", 10, 10, requestMetadata={"team": "first"}))
+    lines.append(duplicate_keys(r.to_line(dup)))
+    data = gzip.compress("\n".join(lines).encode(), mtime=0)
+    write_object(logs, "20251120T100100000Z_faults.json.gz", data, hour=PRICED_HOUR)
+    # The offloaded body of the first request only: Converse usage with the TTL split.
+    body = r.converse_response(100, 50, cache_read=0, cache_write=1000, cache_details=[(400, "5m"), (600, "1h")])
+    r.write_gz(logs / r.log_key(PRICED_HOUR, "data/r-offloaded-body_output.json.gz"), json.dumps(body).encode())
+
+    out = tmp_path_factory.mktemp("fault-tables")
+    assert etl(logs, out) == 0
+    return {
+        "invocations": {row.request_id: row for row in table(spark, out, "invocations", INVOCATIONS)},
+        "daily_costs": table(spark, out, "daily_costs", DAILY_COSTS),
+        "invocation_tags": table(spark, out, "invocation_tags", INVOCATION_TAGS),
+        "rejected_records": table(spark, out, "rejected_records", REJECTED_RECORDS),
+        "pipeline_runs": table(spark, out, "pipeline_runs", PIPELINE_RUNS),
+    }
+
+
+def test_the_rates_the_expectations_use_are_the_catalogs() -> None:
+    assert SONNET_45_ROW in DEFAULT_CATALOG.read_text(encoding="utf-8")
+
+
+PRICED = {
+    # 100 × 3.3 + 400 × 4.125 + 600 × 6.6 + 50 × 16.5 per 1M
+    "r-offloaded-body": usd(100, RATE["input"])
+    + usd(400, RATE["write_5m"])
+    + usd(600, RATE["write_1h"])
+    + usd(50, RATE["output"]),
+    "r-latency-float": usd(200, RATE["input"]) + usd(20, RATE["output"]),
+    "r-metadata-string": usd(300, RATE["input"]) + usd(30, RATE["output"]),
+    "r-duplicate-key": usd(10, RATE["input"]) + usd(10, RATE["output"]),
+}
+UNPRICED = {
+    "r-offloaded-body-missing": ("cache_ttl_unknown", ["output.outputBodyS3Path:unreachable"]),
+    "r-text-off-cache-write": ("cache_ttl_unknown", None),
+    "r-no-output-count": ("missing_tokens", None),
+    "r-token-string": ("missing_tokens", ["input.inputTokenCount:wrong_type"]),
+    "r-5e18": ("invalid_tokens", ["input.inputTokenCount:out_of_range"]),
+    "r-1e12-output": ("invalid_tokens", ["output.outputTokenCount:out_of_range"]),
+    "r-negative": ("invalid_tokens", ["input.inputTokenCount:out_of_range"]),
+}
+
+
+@pytest.mark.parametrize("request_id", list(PRICED))
+def test_priced_rows_carry_the_hand_computed_cost(ledger: dict, request_id: str) -> None:
+    row = ledger["invocations"][request_id]
+    assert (row.pricing_status, row.total_cost) == ("priced", PRICED[request_id])
+
+
+def test_the_offloaded_body_gives_the_1h_split(ledger: dict) -> None:
+    row = ledger["invocations"]["r-offloaded-body"]
+    assert (row.cache_write_tokens, row.cache_write_1h_tokens, row.parse_warnings) == (1000, 600, None)
+
+
+@pytest.mark.parametrize("request_id", list(UNPRICED))
+def test_a_count_that_cannot_be_trusted_is_flagged_never_priced(ledger: dict, request_id: str) -> None:
+    row = ledger["invocations"][request_id]
+    status, warnings = UNPRICED[request_id]
+    assert (row.pricing_status, row.parse_warnings) == (status, warnings)
+    assert (row.total_cost, row.input_cost, row.output_cost, row.price_key) == (None, None, None, None)
+
+
+def test_no_count_wraps_and_every_sum_stays_exact(ledger: dict) -> None:
+    rows = ledger["invocations"].values()
+    assert all(row.total_tokens is None or 0 <= row.total_tokens <= 10**11 for row in rows)
+    assert ledger["invocations"]["r-5e18"].total_tokens is None
+    daily = ledger["daily_costs"]
+    assert sum(row.total_cost for row in daily if row.total_cost is not None) == sum(PRICED.values())
+    assert all(row.total_tokens is None or row.total_tokens >= 0 for row in daily)
+    run = ledger["pipeline_runs"][0]
+    assert (run.lines_read, run.rows_written, run.rejected_lines, run.unpriced_rows) == (12, 11, 1, len(UNPRICED))
+
+
+def test_an_unexpected_type_keeps_the_request(ledger: dict) -> None:
+    row = ledger["invocations"]["r-latency-float"]
+    assert (row.latency_ms, row.parse_warnings) == (None, ["output.outputBodyJson.metrics.latencyMs:wrong_type"])
+    row = ledger["invocations"]["r-metadata-string"]
+    assert (row.request_metadata, row.parse_warnings) == (None, ["requestMetadata:wrong_type"])
+    assert [(row.request_id, row.reason_code) for row in ledger["rejected_records"]] == [
+        ("r-year-only", "bad_timestamp")
+    ]
+
+
+def test_a_repeated_metadata_key_is_one_tag(ledger: dict) -> None:
+    row = ledger["invocations"]["r-duplicate-key"]
+    assert (row.request_metadata, row.team, row.parse_warnings) == (
+        {"team": "last"},
+        "last",
+        ["requestMetadata:duplicate_key"],
+    )
+    tags = [(t.tag_key, t.tag_value, t.total_cost) for t in ledger["invocation_tags"] if t.request_id == row.request_id]
+    assert tags == [("team", "last", PRICED["r-duplicate-key"])]

@@ -13,6 +13,7 @@ from bedrock_costs.pricing import PRICING_STATUSES, context_band, per_token, pri
 # Rates are USD per 1M tokens: input, output, cache read, cache write 5m, cache write 1h.
 CATALOG_ROWS = [
     "test.embed,*,in_region,standard,0,0.02,,,,,token,,2024-01-01,,test",
+    "test.embed-free-output,*,in_region,standard,0,0.02,0,,,,token,,2024-01-01,,test",
     "test.haiku,*,in_region,standard,0,1,5,0.1,1.25,,token,,2024-01-01,,test",
     "test.nova-micro,*,in_region,standard,0,0.035,0.14,0.00875,,,token,,2024-01-01,,test",
     "test.nova-micro,ap-northeast-1,in_region,standard,0,0.042,0.168,0.0105,,,token,,2024-01-01,,test",
@@ -146,6 +147,12 @@ PRICED = {
         request("unrated-class-unused", "test.nova-micro", tokens=(10, 0, 0, 0, 0)),
         NOVA_KEY,
         ("0.00000035", "0", "0", "0", "0.00000035", "0"),
+    ),
+    # An output rate of 0 (how the catalog lists embeddings too): an unknown count costs nothing. 8 × 2e-8
+    "embedding-free-output": (
+        request("embedding-free-output", "test.embed-free-output", tokens=(8, 0, 0, 0, None)),
+        "test.embed-free-output|*|in_region|standard|0|2024-01-01",
+        ("0.00000016", "0", "0", "0", "0.00000016", "0"),
     ),
     # A model without a 1-hour cache-write rate has only 5-minute writes: an unknown split does not matter.
     # 10 × 1e-6 = 0.00001 · 1000 × 1.25e-6 = 0.00125 · 10 × 5e-6 = 0.00005

@@ -16,7 +16,15 @@ from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
 from bedrock_costs.discover import LogObject, discover_local, parse_log_key
-from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, parse_s3_uri, read_tails
+from bedrock_costs.s3_source import (
+    SourceError,
+    download_objects,
+    list_log_objects,
+    object_reader,
+    parse_s3_uri,
+    read_object,
+    read_tails,
+)
 
 BUCKET = "bcr-test-logs"
 URI = f"s3://{BUCKET}/team"
@@ -216,6 +224,18 @@ def test_a_key_leading_outside_the_cache_is_refused(tmp_path):
 
 
 # --- errors ---------------------------------------------------------------------------------------------------
+
+
+def test_whole_objects_of_the_log_bucket_only(s3):
+    key = IN_WINDOW[0]
+    gets = recorded(s3, "GetObject")
+    read = object_reader(s3, BUCKET)
+    assert read(f"s3://{BUCKET}/{key}") == batch(key)
+    assert read(f"s3://{BUCKET}/team/no-such-key") is None
+    assert read(f"s3://another-bucket/{key}") is None
+    assert [call["Bucket"] for call in gets] == [BUCKET, BUCKET]
+    with pytest.raises(SourceError, match="the object is gone"):
+        read_object(s3, f"s3://{BUCKET}/team/no-such-key")
 
 
 def test_missing_bucket(s3):

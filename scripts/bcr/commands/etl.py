@@ -18,8 +18,8 @@ from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError, PriceRow, load_
 from bedrock_costs.discover import LogObject, discover_local
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, ResolvedProfile, load_profile_file
-from bedrock_costs.read import read_local_object, read_local_tails
-from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, parse_s3_uri
+from bedrock_costs.read import ObjectReader, local_object_reader, read_local_object, read_local_tails
+from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, object_reader, parse_s3_uri
 from bedrock_costs.tags import parse_tag_aliases
 
 DEFAULT_CACHE = Path.home() / ".cache" / "bcr" / "s3"
@@ -114,6 +114,16 @@ def find_objects(logs: str, cache: Path, since: date | None, until: date | None)
         raise UsageError(f"--logs: {exc}") from exc
 
 
+def object_reader_for(logs: str) -> ObjectReader:
+    """Whole objects for the run: local files (logs and their offloaded bodies under the same folder), or,
+    for S3 logs, the mirrored log objects locally and offloaded bodies from the log bucket itself.
+    """
+    if not logs.startswith("s3://"):
+        return local_object_reader(logs)
+    from_bucket = object_reader(_s3_client(), parse_s3_uri(logs)[0])
+    return lambda path: from_bucket(path) if path.startswith("s3://") else read_local_object(path)
+
+
 def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
     """Shared by `bcr etl` and `bcr demo`: inputs, session, pipeline, printed run summary."""
     since, until = getattr(args, "since", None), getattr(args, "until", None)
@@ -147,7 +157,7 @@ def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
         profiles,
         read_local_tails,
         progress=lambda stage: print(f"[etl] {stage}", file=sys.stderr),
-        read_object=read_local_object,
+        read_object=object_reader_for(logs),
     )
     print_run(summary, settings.out)
     return summary
