@@ -57,8 +57,11 @@ _DECIMAL = re.compile(r"^-?\d+(?:\.\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^\d+$")
 
-DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "pricing" / "bedrock_prices.csv"
-"""The catalog shipped in the repository. The Glue job gets its own copy by path, as a job argument."""
+_PACKAGED = Path(__file__).resolve().with_name("data")
+PRICING_DIR = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "pricing"
+"""The reviewed price data: inside an installed wheel (``bedrock_costs/data``), else the checkout's ``pricing/``."""
+DEFAULT_CATALOG = PRICING_DIR / "bedrock_prices.csv"
+"""The catalog shipped with the code. The Glue job gets its own copy by path, as a job argument."""
 
 Key = tuple[str, str, str, str, int]
 
