@@ -23,6 +23,8 @@ from moto.server import ThreadedMotoServer
 from pyspark.sql import functions as F
 
 from bcr.cli import main
+from bcr.commands.demo import MARKER, claim_folder
+from bcr.errors import UsageError
 from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError
 from bedrock_costs.schemas import DAILY_COSTS, INVOCATION_TAGS, INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
 
@@ -379,3 +381,32 @@ def test_a_repeated_metadata_key_is_one_tag(ledger: dict) -> None:
     )
     tags = [(t.tag_key, t.tag_value, t.total_cost) for t in ledger["invocation_tags"] if t.request_id == row.request_id]
     assert tags == [("team", "last", PRICED["r-duplicate-key"])]
+
+
+# --- the demo never deletes what it did not create ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", ["tables/invocations/keep.parquet", "notes.txt"])
+def test_demo_refuses_a_folder_it_did_not_make_and_deletes_nothing(
+    content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "mine"
+    precious = folder / content
+    precious.parent.mkdir(parents=True)
+    precious.write_text("not the demo's", encoding="utf-8")
+    code = main(["demo", "--dir", str(folder), "--records", "50"])
+    assert "holds files an earlier `bcr demo` did not make" in one_line_usage_error(capsys, code)
+    assert precious.read_text(encoding="utf-8") == "not the demo's"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [content]
+
+
+def test_demo_claims_new_empty_and_its_own_folders_only(tmp_path: Path) -> None:
+    claim_folder(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    claim_folder(tmp_path / "empty")
+    (tmp_path / "new" / "tables").mkdir()
+    claim_folder(tmp_path / "new")  # marked by the first claim: the demo may replace its own tables
+    assert (tmp_path / "new" / MARKER).is_file() and (tmp_path / "empty" / MARKER).is_file()
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    with pytest.raises(UsageError, match="is a file"):
+        claim_folder(tmp_path / "a-file")
