@@ -12,7 +12,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +44,7 @@ class LogObject:
     account_id: str
     region: str
     delivery_hour: datetime
+    etag: str | None = field(default=None, compare=False)  # S3's ETag from the listing; None for local files
 
     @property
     def delivery_date(self) -> date:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import boto3
 import pytest
@@ -174,33 +176,81 @@ def test_tails_are_the_gzip_trailers(s3):
         assert int.from_bytes(tails[obj.path][4:], "little") == len(gzip.decompress(data))
 
 
-def test_download_mirrors_keys_skips_cached_files_and_leaves_no_partials(s3, tmp_path):
+def test_download_mirrors_bucket_and_key_and_leaves_no_partials(s3, tmp_path):
     found = list_log_objects(s3, URI, SINCE, UNTIL)
     progress: list[tuple[int, int]] = []
     local = download_objects(s3, found, tmp_path, progress=lambda done, total: progress.append((done, total)))
 
     assert progress == [(n, len(found)) for n in range(1, len(found) + 1)]
-    assert [obj.path for obj in local] == [str(tmp_path / obj.path.removeprefix(f"s3://{BUCKET}/")) for obj in found]
+    assert [obj.path for obj in local] == [str(tmp_path / obj.path.removeprefix("s3://")) for obj in found]
     for remote, cached in zip(found, local, strict=True):
-        assert (cached.size, cached.account_id, cached.region, cached.delivery_hour) == (
+        assert (cached.size, cached.account_id, cached.region, cached.delivery_hour, cached.etag) == (
             remote.size,
             remote.account_id,
             remote.region,
             remote.delivery_hour,
+            remote.etag,
         )
-        assert (tmp_path / cached.path).read_bytes() == batch(remote.path.removeprefix(f"s3://{BUCKET}/"))
-    assert sorted(discover_local(tmp_path, SINCE, UNTIL)) == sorted(local)
+        assert Path(cached.path).read_bytes() == batch(remote.path.removeprefix(f"s3://{BUCKET}/"))
+        assert Path(cached.path).with_name(f".{Path(cached.path).name}.etag").read_text() == remote.etag
+    assert sorted(discover_local(tmp_path / BUCKET, SINCE, UNTIL)) == sorted(local)
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".part")]
 
+
+def test_a_cached_copy_is_trusted_only_with_its_size_and_etag(s3, tmp_path):
+    found = list_log_objects(s3, URI, SINCE, UNTIL)
+    assert all(obj.etag for obj in found)
+    local = download_objects(s3, found, tmp_path)
     gets = recorded(s3, "GetObject")
     assert download_objects(s3, found, tmp_path) == local
     assert gets == []
 
-    damaged = tmp_path / local[0].path
-    damaged.write_bytes(damaged.read_bytes()[:-8])
-    download_objects(s3, found, tmp_path)
-    assert [call["Key"] for call in gets] == [found[0].path.removeprefix(f"s3://{BUCKET}/")]
-    assert damaged.stat().st_size == found[0].size
+    truncated, unstamped, rewritten = (Path(obj.path) for obj in local[:3])
+    truncated.write_bytes(truncated.read_bytes()[:-8])
+    unstamped.with_name(f".{unstamped.name}.etag").unlink()
+    # Same size, other bytes: a size check alone would keep the stale copy.
+    rewritten_key = found[2].path.removeprefix(f"s3://{BUCKET}/")
+    original = batch(rewritten_key)
+    s3.put_object(Bucket=BUCKET, Key=rewritten_key, Body=original[:-9] + bytes([original[-9] ^ 1]) + original[-8:])
+    try:
+        relisted = list_log_objects(s3, URI, SINCE, UNTIL)
+        assert relisted[2].size == found[2].size and relisted[2].etag != found[2].etag
+        download_objects(s3, relisted, tmp_path)
+        assert sorted(call["Key"] for call in gets) == sorted(
+            obj.path.removeprefix(f"s3://{BUCKET}/") for obj in found[:3]
+        )
+        assert all(call.get("IfMatch") for call in gets)
+        assert rewritten.read_bytes() != original
+        assert truncated.stat().st_size == found[0].size
+    finally:
+        s3.put_object(Bucket=BUCKET, Key=rewritten_key, Body=original)
+
+
+def test_an_object_that_changed_after_the_listing_is_not_cached(s3, tmp_path):
+    (obj,) = list_log_objects(s3, URI, SINCE, SINCE)[:1]
+    stale = replace(obj, etag='"0123456789abcdef0123456789abcdef"')
+    with pytest.raises(SourceError, match="changed after it was listed"):
+        download_objects(s3, [stale], tmp_path)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_the_same_key_in_two_buckets_is_cached_twice(tmp_path):
+    client = s3_client()
+    key = IN_WINDOW[0]
+    objects = [parse_log_key(f"s3://{bucket}/{key}", 3) for bucket in ("bucket-a", "bucket-b")]
+    objects = [replace(obj, etag=f'"{obj.path[5:13]}"') for obj in objects]
+    local = []
+    for obj, body in zip(objects, (b"aaa", b"bbb"), strict=True):
+        bucket = obj.path.split("/")[2]
+        with Stubber(client) as stub:
+            stub.add_response(
+                "get_object",
+                {"Body": StreamingBody(io.BytesIO(body), 3), "ContentLength": 3},
+                {"Bucket": bucket, "Key": key, "IfMatch": f'"{bucket}"'},
+            )
+            local += download_objects(client, [obj], tmp_path)
+    assert [Path(obj.path).read_bytes() for obj in local] == [b"aaa", b"bbb"]
+    assert local[0].path != local[1].path
 
 
 def test_a_dropped_connection_leaves_no_file(tmp_path):
