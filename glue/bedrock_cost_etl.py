@@ -65,7 +65,12 @@ def main(argv: list[str]) -> None:
     regions = sorted({obj.region for obj in objects})
     try:
         profiles = profiles_from_summaries(
-            fetch_profiles(regions, lambda region: boto3.client("bedrock", region_name=region))
+            fetch_profiles(
+                regions,
+                lambda region: boto3.client("bedrock", region_name=region),
+                # One region's failure leaves only its application-profile requests unresolved.
+                failed=lambda _region, exc: print(f"WARNING: {exc}", file=sys.stderr),
+            )
         )
     except ProfileError as exc:
         # Requests through application profiles are then flagged unresolved_profile, never priced at $0.
