@@ -410,3 +410,23 @@ def test_demo_claims_new_empty_and_its_own_folders_only(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
     with pytest.raises(UsageError, match="is a file"):
         claim_folder(tmp_path / "a-file")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--out", "{file}/tables", "--out {file}/tables: cannot write there (Not a directory)"),
+        ("--pricing", "{tmp}", "--pricing: {tmp} does not exist"),
+        ("--profiles", "{tmp}", "--profiles: cannot read profile file {tmp}"),
+        ("--tag-aliases", "[1]", "--tag-aliases: tag aliases must be a JSON object"),
+    ],
+)
+def test_other_user_errors_are_one_line(
+    flag: str, value: str, message: str, small_logs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "plain-file"
+    a_file.write_text("x", encoding="utf-8")
+    argv = {"--logs": str(small_logs), "--out": str(tmp_path / "out")}
+    argv[flag] = value.format(file=a_file, tmp=tmp_path)
+    code = main(["etl", *(part for pair in argv.items() for part in pair)])
+    assert message.format(file=a_file, tmp=tmp_path) in one_line_usage_error(capsys, code)

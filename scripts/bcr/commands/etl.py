@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -94,6 +95,8 @@ def fetch_s3_logs(uri: str, cache: Path, since: date | None, until: date | None)
         return download_objects(client, objects, cache, progress=_download_progress)
     except (ValueError, SourceError) as exc:
         raise UsageError(f"--logs: {exc}") from exc
+    except OSError as exc:
+        raise UsageError(f"--cache {cache}: cannot write there ({exc.strerror})") from exc
 
 
 def _download_progress(done: int, total: int) -> None:
@@ -124,6 +127,16 @@ def object_reader_for(logs: str) -> ObjectReader:
     return lambda path: from_bucket(path) if path.startswith("s3://") else read_local_object(path)
 
 
+def _check_writable(folder: Path) -> None:
+    """Create the output folder and prove a file can be written there, before Spark fails less clearly."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out {folder}: cannot write there ({exc.strerror})") from exc
+
+
 def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
     """Shared by `bcr etl` and `bcr demo`: inputs, session, pipeline, printed run summary."""
     since, until = getattr(args, "since", None), getattr(args, "until", None)
@@ -137,6 +150,7 @@ def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
     objects = find_objects(logs, getattr(args, "cache", DEFAULT_CACHE), since, until)
     if not objects:
         print(f"[etl] no Bedrock log objects found under {logs}", file=sys.stderr)
+    _check_writable(Path(out))
     from bedrock_costs.spark import local_session  # start the JVM only once inputs are valid
 
     start = time.perf_counter()
