@@ -20,7 +20,7 @@ from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
 from bedrock_costs.discover import discover_local
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import load_profile_file
-from bedrock_costs.read import read_local_tails
+from bedrock_costs.read import local_object_reader, read_local_tails
 from bedrock_costs.spark import local_session
 
 
@@ -47,6 +47,7 @@ def timed_run(spark, logs: Path, out: Path) -> tuple[float, RunSummary]:
         load_catalog(DEFAULT_CATALOG),
         load_profile_file(logs / "inference_profiles.json"),
         read_local_tails,
+        read_object=local_object_reader(logs),
     )
     return time.perf_counter() - start, summary
 

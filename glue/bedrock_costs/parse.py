@@ -16,6 +16,7 @@ read from a fallback, so pricing flags the request instead of pricing a wrong nu
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable
 from functools import reduce
@@ -99,11 +100,26 @@ def _last(chunks: Column, present: str) -> Column:
     return F.element_at(F.filter(chunks, lambda c: _path(c, present).isNotNull()), -1)
 
 
-def _field(record: Column, chunks: Column, path: str) -> Column:
+# A streamed body repeats fields across chunks: each kind of field is read from the last chunk that has it.
+# First segment of a path inside a chunk -> what that chunk must carry.
+_STREAM_VIEWS = {
+    _METRICS: _METRICS,
+    "message": "message.usage",
+    "usage": "usage.output_tokens",
+    "delta": "delta.stop_reason",
+}
+
+
+def stream_views(chunks: Column) -> Column:
+    """One struct holding, per kind of stream field, the last chunk that carries it (computed once per line)."""
+    return F.struct(*(_last(chunks, present).alias(first) for first, present in _STREAM_VIEWS.items()))
+
+
+def _field(record: Column, views: Column, path: str) -> Column:
     """The typed value at a warning path: in the record, or in the last stream chunk that has it."""
     if path.startswith(f"{_CHUNK}."):
         inner = path.removeprefix(f"{_CHUNK}.")
-        return _path(_last(chunks, inner), inner)
+        return _path(views.getField(inner.split(".", 1)[0]), inner)
     return _path(record, path)
 
 
@@ -137,72 +153,90 @@ def _child(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _type_warnings(value: Column, text: Column, dtype: T.DataType, path: str, number: Column | None = None) -> Column:
-    """``<path>:<code>`` for every field under ``path`` whose JSON ``text`` is present but could not be read
-    as ``dtype`` (the typed ``value`` is null). Only called for lines Spark flagged as partly unreadable.
-
-    ``number`` says whether the JSON value is a number (``text`` alone cannot tell ``600`` from ``"600"``):
-    an integer that does not fit 64 bits is out of range, anything else of the wrong type.
+def _field_checks(dtype: T.StructType, path: str, json_path: str) -> list[tuple[str, str, str, str, bool]]:
+    """(warning path, JSON path, parent's JSON path, key, is a count) of every field of ``dtype`` whose type
+    can be wrong (strings take any value); fields inside arrays are left to their own checks.
     """
-    wrong = text.isNotNull() & value.isNull()
-    code = F.lit(f"{path}:wrong_type")
-    if number is not None:
-        code = F.when(number & text.rlike(r"^-?\d+$"), F.lit(f"{path}:out_of_range")).otherwise(code)
-    if isinstance(dtype, T.StructType):
-        parts = [
-            _type_warnings(
-                value.getField(f.name),
-                F.get_json_object(text, f"$['{f.name}']"),
-                f.dataType,
-                _child(path, f.name),
-                _is_number(text, f.name) if isinstance(f.dataType, T.LongType) else None,
-            )
-            for f in dtype.fields
-            if f.name != "_corrupt_record" and not isinstance(f.dataType, T.StringType)
-        ]
-        inner = F.concat(*parts) if parts else _no_warnings()
-    elif isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, T.StructType):
-        texts = F.from_json(text, T.ArrayType(T.StringType()))
-        inner = F.flatten(F.zip_with(value, texts, lambda v, t: _type_warnings(v, t, dtype.elementType, f"{path}[]")))
-    else:
-        inner = _no_warnings()
-    return F.when(wrong, F.array(code)).otherwise(F.coalesce(inner, _no_warnings()))
+    checks = []
+    for f in dtype.fields:
+        if f.name == "_corrupt_record" or isinstance(f.dataType, T.StringType):
+            continue
+        child, child_json = _child(path, f.name), f"{json_path}['{f.name}']"
+        checks.append((child, child_json, json_path, f.name, isinstance(f.dataType, T.LongType)))
+        if isinstance(f.dataType, T.StructType):
+            checks += _field_checks(f.dataType, child, child_json)
+    return checks
 
 
-def _is_number(text: Column, name: str) -> Column:
-    """Whether field ``name`` of the JSON object ``text`` is a number: a double reads any number, no string."""
-    return F.from_json(text, T.StructType([T.StructField(name, T.DoubleType())]))[name].isNotNull()
+_RECORD_CHECKS = _field_checks(LOG_RECORD, "", "$")
+_CHUNK_CHECKS = _field_checks(STREAM_CHUNK, _CHUNK, "$")
 
 
-def _chunk_warnings(ends: Column, chunks: Column) -> Column:
-    """Type warnings of the parsed stream chunks; bare strings such as ``"[DONE]"`` are no chunk."""
-    return F.flatten(
-        F.zip_with(
-            ends,
-            chunks,
-            lambda raw, chunk: F.when(
-                raw.startswith("{") & chunk.getField("_corrupt_record").isNotNull(),
-                _type_warnings(chunk, raw, STREAM_CHUNK, _CHUNK),
-            ).otherwise(_no_warnings()),
-        )
+def _type_warnings(value: Column, text: Column, checks: list[tuple[str, str, str, str, bool]]) -> Column:
+    """``<path>:<code>`` for every checked field whose JSON in ``text`` is present but null in the parsed
+    ``value``: Spark could not read it as its type. Only evaluated for lines Spark flagged.
+
+    It is one higher-order function over a table of the fields, so the expression stays small (a large one
+    slows the planning of every query on the lines) and is interpreted only where it runs. An integer that
+    does not fit 64 bits is out of range; ``"600"`` in quotes, ``12.5`` or an object are of the wrong type.
+    """
+    typed = F.to_json(value)  # the parsed values as JSON; null fields are left out
+    table = _constant(
+        [
+            {"path": path, "json": json_path, "parent": parent, "quoted": f'"{key}":"', "count": count}
+            for path, json_path, parent, key, count in checks
+        ],
+        "array<struct<path: string, json: string, parent: string, quoted: string, count: boolean>>",
     )
 
+    def at(document: Column, json_path: Column) -> Column:
+        return F.call_function("get_json_object", document, json_path)
 
-def _range_warnings(record: Column, chunks: Column) -> Column:
-    """``<path>:out_of_range`` for every token count source holding a number outside ``0..MAX_TOKEN_COUNT``."""
+    def failed(check: Column) -> Column:
+        return at(text, check["json"]).isNotNull() & at(typed, check["json"]).isNull()
+
+    def warning(check: Column) -> Column:
+        big = (
+            check["count"]
+            & at(text, check["json"]).rlike(r"^-?\d+$")
+            & ~at(text, check["parent"]).contains(check["quoted"])  # re-serialized: no space after the colon
+        )
+        return F.concat(check["path"], F.when(big, F.lit(":out_of_range")).otherwise(F.lit(":wrong_type")))
+
+    return F.transform(F.filter(table, failed), warning)
+
+
+def _constant(value: object, ddl: str) -> Column:
+    """A constant of any shape as one literal (a JSON text Spark folds at planning), not a tree of thousands
+    of literal nodes that every query on the lines would analyse and optimize again.
+    """
+    return F.from_json(F.lit(json.dumps(value)), ddl)
+
+
+def _unreadable_chunk(chunk: Column) -> Column:
+    """A chunk object Spark could not read as a whole; bare strings such as ``"[DONE]"`` are no chunk."""
+    return F.coalesce(chunk.getField("_corrupt_record").startswith("{"), F.lit(False))
+
+
+def _chunk_warnings(chunks: Column) -> Column:
+    """Type warnings of the parsed stream chunks (Spark keeps each flagged chunk's text beside it)."""
+    flagged = F.filter(chunks, _unreadable_chunk)
+    return F.flatten(F.transform(flagged, lambda c: _type_warnings(c, c.getField("_corrupt_record"), _CHUNK_CHECKS)))
+
+
+def _range_checks(record: Column, views: Column) -> list[tuple[str, Column]]:
+    """(path, whether it holds a number outside ``0..MAX_TOKEN_COUNT``) for every token count source."""
 
     def outside(value: Column) -> Column:
-        return (value < 0) | (value > MAX_TOKEN_COUNT)
+        return F.coalesce((value < 0) | (value > MAX_TOKEN_COUNT), F.lit(False))
 
     checks = [
-        (path, outside(_field(record, chunks, path)))
+        (path, outside(_field(record, views, path)))
         for path in (*(p for paths in TOKEN_SOURCES.values() for p in paths), *_TTL_1H_SOURCES)
     ]
     details = _path(record, _TTL_DETAILS)
     checks.append((f"{_TTL_DETAILS}[].inputTokens", F.exists(details, lambda d: outside(d.getField("inputTokens")))))
-    flagged = [F.when(bad, F.lit(f"{path}:out_of_range")) for path, bad in checks]
-    any_bad = reduce(operator.or_, (F.coalesce(bad, F.lit(False)) for _, bad in checks))
-    return F.when(any_bad, F.array_compact(F.array(*flagged))).otherwise(_no_warnings())
+    return checks
 
 
 def _unique_keys(metadata: Column) -> Column:
@@ -228,72 +262,116 @@ def _has_duplicate_keys(metadata: Column) -> Column:
     return F.size(F.array_distinct(F.map_keys(metadata))) < F.size(F.map_keys(metadata))
 
 
-def _first_known(record: Column, chunks: Column, paths: tuple[str, ...], bad: Callable[[str], Column]) -> Column:
+def _paths(dtype: T.DataType, path: str) -> list[str]:
+    """Every warning path under ``path`` for a field of type ``dtype`` (itself included)."""
+    found = [path] if path else []
+    if isinstance(dtype, T.StructType):
+        for f in dtype.fields:
+            if f.name != "_corrupt_record":
+                found += _paths(f.dataType, _child(path, f.name))
+    elif isinstance(dtype, T.ArrayType):
+        found += _paths(dtype.elementType, f"{path}[]") if isinstance(dtype.elementType, T.StructType) else []
+    return found
+
+
+# Every path a warning can name: the record's fields and, inside a streamed body, the chunks' fields.
+_ALL_PATHS = frozenset(_paths(LOG_RECORD, "")) | frozenset(_paths(STREAM_CHUNK, _CHUNK))
+_FIELD_CODES = ("wrong_type", "out_of_range")
+
+
+def _related(path: str) -> list[str]:
+    """``path``, the objects it sits in, and the fields inside it: a warning on any of them makes it unknown."""
+    return [
+        other
+        for other in _ALL_PATHS
+        if other == path or path.startswith((f"{other}.", f"{other}[")) or other.startswith((f"{path}.", f"{path}["))
+    ]
+
+
+def _first_known(record: Column, views: Column, paths: tuple[str, ...], bad: Callable[[str], Column]) -> Column:
     """The first source that is present; null when that source is unreadable (never the next one)."""
     value: Column = F.lit(None).cast("long")
     for path in reversed(paths):
-        column = _field(record, chunks, path)
+        column = _field(record, views, path)
         value = F.when(bad(path), F.lit(None).cast("long")).when(column.isNotNull(), column).otherwise(value)
     return value
 
 
-def request_columns(record: Column, chunks: Column, warnings: Column) -> list[Column]:
-    """Flat per-request columns from the parsed ``LOG_RECORD`` struct, its parsed stream chunks and the
-    line's ``parse_warnings``.
+# Every source a count can come from, and the warnings that make it unreadable.
+_SOURCES = (*(path for paths in TOKEN_SOURCES.values() for path in paths), _TTL_DETAILS, *_TTL_1H_SOURCES)
+
+
+def unreadable_sources(warnings: Column) -> Column:
+    """The count sources a line's warnings make unreadable (null when it has none): a warning on the source,
+    on a field inside it, or on the object it sits in. One array per line, so that each token class only
+    asks ``array_contains`` instead of matching every warning again.
+    """
+    spoiled_by = _constant(
+        {source: [f"{p}:{code}" for p in sorted(_related(source)) for code in _FIELD_CODES] for source in _SOURCES},
+        "map<string, array<string>>",
+    )
+    return F.when(
+        F.size(warnings) > 0,
+        F.filter(F.map_keys(spoiled_by), lambda source: F.arrays_overlap(warnings, spoiled_by[source])),
+    )
+
+
+def token_columns(record: Column, views: Column, unreadable: Column) -> list[Column]:
+    """The token classes of a request, and whether its output count and 1-hour split are unreadable, from the
+    parsed record, its ``stream_views`` and its ``unreadable_sources``. A projection of their own: the 1-hour
+    split and the total use them again, and repeating them would repeat their work.
+    """
+    failed = record.errorCode.isNotNull()
+
+    def bad(*paths: str) -> Column:
+        return F.coalesce(F.arrays_overlap(unreadable, F.array(*map(F.lit, paths))), F.lit(False))
+
+    def tokens(column: str, default: Column | None = None) -> Column:
+        value = _first_known(record, views, TOKEN_SOURCES[column], bad)
+        if default is not None:
+            value = F.when(value.isNull() & ~bad(*TOKEN_SOURCES[column]), default).otherwise(value)
+        return F.when(failed, F.coalesce(value, F.lit(0))).otherwise(value).cast("long").alias(column)
+
+    zero = F.lit(0).cast("long")
+    return [
+        tokens("input_tokens"),
+        # A record without any cache count has no cache use; an unreadable one is unknown.
+        tokens("cache_read_tokens", default=zero),
+        tokens("cache_write_tokens", default=zero),
+        tokens("output_tokens"),
+        (~failed & bad(*TOKEN_SOURCES["output_tokens"])).alias("_output_unreadable"),
+        bad(_TTL_DETAILS, *_TTL_1H_SOURCES).alias("_ttl_unreadable"),
+    ]
+
+
+def request_columns(record: Column, streamed: Column, chunks: Column, views: Column, warnings: Column) -> list[Column]:
+    """Flat per-request columns from the parsed ``LOG_RECORD`` struct, whether the body was a stream, its
+    parsed chunks (and their ``stream_views``), the line's warnings and the ``token_columns``.
     """
     body = _path(record, _BODY)
     usage = body.usage
     failed = record.errorCode.isNotNull()
-    has_warnings = F.size(warnings) > 0
-
-    def bad(path: str) -> Column:
-        """Whether a warning names this path, a field inside it, or the object it sits in."""
-
-        def related(warning: Column) -> Column:
-            where = F.substring_index(warning, ":", 1)
-            return (
-                (where == path)
-                | F.lit(path).startswith(F.concat(where, F.lit(".")))
-                | F.lit(path).startswith(F.concat(where, F.lit("[")))
-                | where.startswith(f"{path}.")
-                | where.startswith(f"{path}[")
-            )
-
-        return has_warnings & F.exists(warnings, related)
-
-    def unreadable(column: str) -> Column:
-        return reduce(operator.or_, map(bad, TOKEN_SOURCES[column]))
-
-    def tokens(column: str, default: Column | None = None) -> Column:
-        value = _first_known(record, chunks, TOKEN_SOURCES[column], bad)
-        if default is not None:
-            value = F.when(value.isNull() & ~unreadable(column), default).otherwise(value)
-        return F.when(failed, F.coalesce(value, F.lit(0))).otherwise(value).cast("long")
-
     zero = F.lit(0).cast("long")
-    input_tokens = tokens("input_tokens")
-    # A record without any cache count has no cache use; an unreadable one is unknown.
-    cache_read = tokens("cache_read_tokens", default=zero)
-    cache_write = tokens("cache_write_tokens", default=zero)
-    output_tokens = tokens("output_tokens")
+    input_tokens, cache_read, cache_write, output_tokens = (
+        F.col(c) for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+    )
     # No output count at all (embeddings) adds nothing; an unreadable one leaves the total unknown.
-    total_tokens = F.when(~failed & unreadable("output_tokens"), F.lit(None)).otherwise(
+    total_tokens = F.when(F.col("_output_unreadable"), F.lit(None)).otherwise(
         input_tokens + cache_read + cache_write + F.coalesce(output_tokens, zero)
     )
-    ttl_unreadable = reduce(operator.or_, map(bad, (_TTL_DETAILS, *_TTL_1H_SOURCES)))
-    from_body = F.coalesce(_ttl_1h(usage.cacheDetails), *(_field(record, chunks, p) for p in _TTL_1H_SOURCES))
-    inline_body = body.isNotNull() | record.output.getField(STREAM_FIELD).isNotNull()
+    from_body = F.coalesce(_ttl_1h(usage.cacheDetails), *(_field(record, views, p) for p in _TTL_1H_SOURCES))
+    inline_body = body.isNotNull() | streamed
     # The 1-hour part is only in the response body: without it (offloaded, or text delivery off) it is
     # unknown, never silently zero. An inline body without TTL details holds 5-minute writes only.
     cache_write_1h = (
         F.when(cache_write.isNull(), F.lit(None))
         .when(cache_write == 0, zero)
-        .when(ttl_unreadable, F.lit(None))
+        .when(F.col("_ttl_unreadable"), F.lit(None))
         .when(from_body.isNotNull(), F.least(cache_write, from_body))
         .when(inline_body, zero)
         .cast("long")
     )
-    stream_stop = _field(record, chunks, f"{_CHUNK}.delta.stop_reason")
+    stream_stop = _field(record, views, f"{_CHUNK}.delta.stop_reason")
     stop_reason = F.coalesce(body.stopReason, body.stop_reason, stream_stop)
     guardrail = (
         F.coalesce(stop_reason == "guardrail_intervened", F.lit(False))
@@ -302,7 +380,7 @@ def request_columns(record: Column, chunks: Column, warnings: Column) -> list[Co
     )
     tier = F.lower(body.serviceTier.type)
     timestamp = record.timestamp
-    latency = F.coalesce(body.metrics.latencyMs, _field(record, chunks, f"{_CHUNK}.{_METRICS}.invocationLatency"))
+    latency = F.coalesce(body.metrics.latencyMs, _field(record, views, f"{_CHUNK}.{_METRICS}.invocationLatency"))
     return [
         F.trim(record.requestId).alias("request_id"),
         F.when(timestamp.rlike(_RFC3339), F.to_timestamp(timestamp)).alias("event_time"),
@@ -315,18 +393,18 @@ def request_columns(record: Column, chunks: Column, warnings: Column) -> list[Co
         record.modelId.alias("model_id_raw"),
         F.when(tier.isNull() | (tier == "default"), "standard").otherwise(tier).alias("service_tier"),
         record.identity.arn.alias("principal_arn"),
-        input_tokens.alias("input_tokens"),
-        cache_read.alias("cache_read_tokens"),
-        cache_write.alias("cache_write_tokens"),
+        input_tokens,
+        cache_read,
+        cache_write,
         cache_write_1h.alias("cache_write_1h_tokens"),
-        output_tokens.alias("output_tokens"),
+        output_tokens,
         total_tokens.cast("long").alias("total_tokens"),
         latency.cast("long").alias("latency_ms"),
         stop_reason.alias("stop_reason"),
         guardrail.alias("guardrail_intervened"),
         _unique_keys(record.requestMetadata).alias("request_metadata"),
         record.output.outputBodyS3Path.alias("output_body_s3_path"),
-        F.when(has_warnings, F.array_sort(F.array_distinct(warnings))).alias("parse_warnings"),
+        F.when(F.size(warnings) > 0, F.array_sort(F.array_distinct(warnings))).alias("parse_warnings"),
     ]
 
 
@@ -380,36 +458,58 @@ def parse_lines(lines: DataFrame) -> DataFrame:
         F.regexp_replace(unmarked, r'"outputBodyJson"\s*:\s*\[', f'"{STREAM_FIELD}":[').alias("_text"),
     )
     parsed = text.select(*keys, "_text", F.from_json("_text", LOG_RECORD, corrupt_column).alias("_r"))
-    corrupt = F.col("_r._corrupt_record").isNotNull()
+    record = F.col("_r")
+    corrupt = record.getField("_corrupt_record").isNotNull()
     # Spark keeps what it could read of a line with a field of the wrong type and flags the line; only
-    # such lines are parsed again, to tell a broken line from a wrong type and to name the fields.
+    # such lines are parsed again, to tell a broken line from a wrong type and to name the fields. The line
+    # text is dropped right after: every later projection copies its row, and the text is most of it.
     not_json = F.from_json("_text", JSON_OBJECT, corrupt_column)["_corrupt_record"].isNotNull()
+    details = _path(record, _TTL_DETAILS)
+    type_warnings = F.concat(
+        _type_warnings(record, F.col("_text"), _RECORD_CHECKS),
+        # A cache detail whose count Spark could not read: its entry stays, the count is null.
+        F.when(
+            F.exists(details, lambda d: d.getField("inputTokens").isNull()),
+            F.array(F.lit(f"{_TTL_DETAILS}[].inputTokens:wrong_type")),
+        ).otherwise(_no_warnings()),
+    )
     ends = parsed.select(
         *keys,
-        "_text",
-        "_r",
+        # The raw stream chunks are most of a streamed line: once the usage-bearing ends are out, drop them.
+        record.dropFields(f"output.{STREAM_FIELD}").alias("_rec"),
         F.when(corrupt, not_json).otherwise(F.lit(False)).alias("_not_json"),
-        stream_ends(F.col("_r")).alias("_ends"),
+        F.when(corrupt, type_warnings).alias("_type_warnings"),
+        stream_chunks(stream_ends(record)).alias("_chunks"),
     )
-    chunked = ends.select(*keys, "_text", "_r", "_not_json", "_ends", stream_chunks(F.col("_ends")).alias("_chunks"))
-    record, chunks = F.col("_r"), F.col("_chunks")
+    viewed = ends.select(
+        *keys, "_rec", "_not_json", "_type_warnings", "_chunks", stream_views(F.col("_chunks")).alias("_views")
+    )
+    record, chunks, views = F.col("_rec"), F.col("_chunks"), F.col("_views")
+    corrupt = record.getField("_corrupt_record").isNotNull()
     metadata = record.getField("requestMetadata")
+    ranges = _range_checks(record, views)
+    duplicates = _has_duplicate_keys(metadata)
+    # Almost every line is clean: the warnings are only assembled when one of these cheap tests fires.
+    unreadable_chunks = F.coalesce(F.exists(chunks, _unreadable_chunk), F.lit(False))
+    maybe = corrupt | unreadable_chunks | duplicates | reduce(operator.or_, (bad for _, bad in ranges))
     warnings = F.concat(
-        F.when(corrupt & ~F.col("_not_json"), _type_warnings(record, F.col("_text"), LOG_RECORD, "")).otherwise(
-            _no_warnings()
-        ),
-        F.coalesce(_chunk_warnings(F.col("_ends"), chunks), _no_warnings()),
-        _range_warnings(record, chunks),
-        F.when(_has_duplicate_keys(metadata), F.array(F.lit("requestMetadata:duplicate_key"))).otherwise(
-            _no_warnings()
-        ),
+        F.coalesce(F.col("_type_warnings"), _no_warnings()),
+        F.when(unreadable_chunks, _chunk_warnings(chunks)).otherwise(_no_warnings()),
+        F.array_compact(F.array(*(F.when(bad, F.lit(f"{path}:out_of_range")) for path, bad in ranges))),
+        F.when(duplicates, F.array(F.lit("requestMetadata:duplicate_key"))).otherwise(_no_warnings()),
     )
-    warned = chunked.select(*keys, "_not_json", "_r", "_chunks", warnings.alias("_warnings"))
-    requests = warned.select(
+    warned = viewed.select(*keys, "_not_json", "_rec", "_chunks", "_views", F.when(maybe, warnings).alias("_w"))
+    spoiled = warned.select(
+        *keys, "_not_json", "_rec", "_chunks", "_views", "_w", unreadable_sources(F.col("_w")).alias("_bad")
+    )
+    counted = spoiled.select(
+        *keys, "_not_json", "_rec", "_chunks", "_views", "_w", *token_columns(record, views, F.col("_bad"))
+    )
+    requests = counted.select(
         *keys,
         "_not_json",
         record.schemaType.alias("_schema_type"),
-        *request_columns(record, chunks, F.col("_warnings")),
+        *request_columns(record, chunks.isNotNull(), chunks, views, F.col("_w")),
     )
     flags = ["_blank", "_trailing", "_not_json", "_schema_type"]
     return requests.select(
