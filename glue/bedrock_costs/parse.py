@@ -34,11 +34,6 @@ REJECT_REASONS = {
     "missing_request_id": "the record has no requestId",
     "bad_timestamp": "the record's timestamp is missing or not a full RFC 3339 date-time with a zone",
 }
-WARNING_CODES = {
-    "wrong_type": "the field has an unexpected JSON type; it was read as null",
-    "out_of_range": f"the token count is negative, above {MAX_TOKEN_COUNT:,} or beyond a 64-bit integer",
-    "duplicate_key": "requestMetadata repeats a key; the last value in the line is kept",
-}
 
 _METRICS = "amazon-bedrock-invocationMetrics"
 _GUARDRAIL = "amazon-bedrock-guardrailAction"
@@ -235,7 +230,7 @@ def _range_checks(record: Column, views: Column) -> list[tuple[str, Column]]:
         for path in (*(p for paths in TOKEN_SOURCES.values() for p in paths), *_TTL_1H_SOURCES)
     ]
     details = _path(record, _TTL_DETAILS)
-    checks.append((f"{_TTL_DETAILS}[].inputTokens", F.exists(details, lambda d: outside(d.getField("inputTokens")))))
+    checks.append((_DETAIL_COUNT, F.exists(details, lambda d: outside(d.getField("inputTokens")))))
     return checks
 
 
@@ -262,20 +257,9 @@ def _has_duplicate_keys(metadata: Column) -> Column:
     return F.size(F.array_distinct(F.map_keys(metadata))) < F.size(F.map_keys(metadata))
 
 
-def _paths(dtype: T.DataType, path: str) -> list[str]:
-    """Every warning path under ``path`` for a field of type ``dtype`` (itself included)."""
-    found = [path] if path else []
-    if isinstance(dtype, T.StructType):
-        for f in dtype.fields:
-            if f.name != "_corrupt_record":
-                found += _paths(f.dataType, _child(path, f.name))
-    elif isinstance(dtype, T.ArrayType):
-        found += _paths(dtype.elementType, f"{path}[]") if isinstance(dtype.elementType, T.StructType) else []
-    return found
-
-
-# Every path a warning can name: the record's fields and, inside a streamed body, the chunks' fields.
-_ALL_PATHS = frozenset(_paths(LOG_RECORD, "")) | frozenset(_paths(STREAM_CHUNK, _CHUNK))
+# Every path a type or range warning can name, and the codes it can carry.
+_DETAIL_COUNT = f"{_TTL_DETAILS}[].inputTokens"
+_ALL_PATHS = frozenset(path for path, *_ in (*_RECORD_CHECKS, *_CHUNK_CHECKS)) | {_DETAIL_COUNT}
 _FIELD_CODES = ("wrong_type", "out_of_range")
 
 
@@ -470,7 +454,7 @@ def parse_lines(lines: DataFrame) -> DataFrame:
         # A cache detail whose count Spark could not read: its entry stays, the count is null.
         F.when(
             F.exists(details, lambda d: d.getField("inputTokens").isNull()),
-            F.array(F.lit(f"{_TTL_DETAILS}[].inputTokens:wrong_type")),
+            F.array(F.lit(f"{_DETAIL_COUNT}:wrong_type")),
         ).otherwise(_no_warnings()),
     )
     ends = parsed.select(
