@@ -408,7 +408,7 @@ def test_demo_claims_new_empty_and_its_own_folders_only(tmp_path: Path) -> None:
     claim_folder(tmp_path / "new")  # marked by the first claim: the demo may replace its own tables
     assert (tmp_path / "new" / MARKER).is_file() and (tmp_path / "empty" / MARKER).is_file()
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
-    with pytest.raises(UsageError, match="is a file"):
+    with pytest.raises(UsageError, match="exists and is not a folder"):
         claim_folder(tmp_path / "a-file")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bcr.commands.etl import add_run_arguments, load_inputs, run_etl
 from bcr.errors import UsageError
-from bcr.generate import OutputNotEmptyError, generate_logs
+from bcr.generate import OutputNotEmptyError, check_folder, generate_logs
 from bcr.report import print_costs
 
 # Written into every folder the demo creates; only a folder holding it is ever cleared by the demo.
@@ -40,13 +40,15 @@ def claim_folder(folder: Path) -> None:
     The demo replaces its ``logs/`` and ``tables/`` on every run, so it must never do that in a folder
     holding anything it did not make.
     """
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--dir {folder} is a file, not a folder")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
-        raise UsageError(
-            f"--dir {folder} holds files an earlier `bcr demo` did not make; give a new or empty folder "
-            "(the demo replaces its own logs/ and tables/ there)"
+    try:
+        check_folder(
+            folder,
+            MARKER,
+            "holds files an earlier `bcr demo` did not make; give a new or empty folder "
+            "(the demo replaces its own logs/ and tables/ there)",
         )
+    except OutputNotEmptyError as exc:
+        raise UsageError(f"--dir {exc}") from exc
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).write_text("Made by `bcr demo`, which replaces logs/ and tables/ here.\n", encoding="utf-8")
 
