@@ -75,6 +75,8 @@ def list_log_objects(
             keys = _list(client, bucket, root, delimiter=None)[1]
         else:
             keys = _walk(client, bucket, root, since, until)
+        if not keys and prefix and _is_object(client, bucket, prefix.rstrip("/")):
+            raise SourceError(f"{uri} is an object, not a prefix: give the s3:// prefix that holds AWSLogs/")
     except (ClientError, BotoCoreError) as exc:
         raise _source_error(
             exc, client, f"list s3://{bucket}/{root}", f"s3:ListBucket on arn:aws:s3:::{bucket}"
@@ -208,6 +210,12 @@ def _may_hold(parts: list[str], low: tuple[int, ...] | None, high: tuple[int, ..
         return False
     stamp = tuple(int(part) for part in date_parts)
     return (low is None or stamp >= low[: len(stamp)]) and (high is None or stamp <= high[: len(stamp)])
+
+
+def _is_object(client: Any, bucket: str, key: str) -> bool:
+    """Whether ``key`` names an object (asked only when a prefix listed nothing)."""
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    return bool(listed) and listed[0]["Key"] == key
 
 
 def _folders(client: Any, bucket: str, prefix: str) -> list[str]:

@@ -158,6 +158,13 @@ def test_a_key_that_is_not_a_delivery_hour_is_reported_and_skipped(s3, since):
     ]
 
 
+def test_a_uri_naming_an_object_is_refused(s3):
+    s3.put_object(Bucket=BUCKET, Key="exports/logs.tar.gz", Body=b"not a prefix")
+    with pytest.raises(SourceError, match=r"is an object, not a prefix"):
+        list_log_objects(s3, f"s3://{BUCKET}/exports/logs.tar.gz")
+    assert list_log_objects(s3, f"s3://{BUCKET}/exports/") == []
+
+
 def test_a_bucket_without_logs_gives_an_empty_list(s3):
     assert list_log_objects(s3, f"s3://{BUCKET}/nothing-here", SINCE, UNTIL) == []
 
