@@ -63,21 +63,27 @@ def test_multi_member_gzip_bom_and_odd_key_names_are_read_whole(tmp_path: Path, 
         gzip.compress(b"\xef\xbb\xbf" + (r.to_line(r.counts_only("b-1", 30, 3)) + "\n").encode(), mtime=0),
     )
     spaced = write_object(logs, "20250822T094200000Z_0 %41+b.json.gz", gz_lines(r.counts_only("s-1", 40, 4)))
+    # Really damaged, with an odd name: quarantined and its kept lines ledgered under the same raw key.
+    whole = gz_lines(*(r.counts_only(f"c-{n:03d}", n + 1, 1) for n in range(400)))
+    cut = write_object(logs, "20250822T094300000Z_cut %20 here.json.gz", whole[: len(whole) // 2])
 
     assert etl(logs, out) == 0
 
     rows = {row.request_id: row for row in table(spark, out, "invocations", INVOCATIONS)}
-    assert {rid: (row.source_file, row.line_number) for rid, row in rows.items()} == {
+    kept = {rid: row for rid, row in rows.items() if rid.startswith("c-")}
+    assert {rid: (row.source_file, row.line_number) for rid, row in rows.items() if rid not in kept} == {
         "m-1": (multi, 1),
         "m-2": (multi, 2),
         "b-1": (bom, 1),
         "s-1": (spaced, 1),
     }
     assert rows["b-1"].input_tokens == 30
-    rejected = table(spark, out, "rejected_records", REJECTED_RECORDS) if (out / "rejected_records").exists() else []
-    assert rejected == []
+    assert 0 < len(kept) < 400 and {row.source_file for row in kept.values()} == {cut}
+    rejected = {(row.source_file, row.reason_code) for row in table(spark, out, "rejected_records", REJECTED_RECORDS)}
+    # A line cut in half at the damage may be quarantined too; nothing else is.
+    assert rejected - {(cut, "malformed_json")} == {(cut, "corrupt_gzip")}
     run = table(spark, out, "pipeline_runs", PIPELINE_RUNS)[0]
-    assert (run.files_corrupt, run.lines_read, run.rows_written, run.reconciled) == (0, 4, 4, True)
+    assert (run.files_corrupt, run.rows_written, run.reconciled) == (1, 4 + len(kept), True)
     # The processed state names the same raw keys: a second run finds nothing new.
     assert etl(logs, out) == 0
     runs = spark.read.schema(PIPELINE_RUNS).parquet(str(out / "pipeline_runs")).orderBy("started_at", "run_id")
