@@ -25,11 +25,11 @@ from awsglue.utils import getResolvedOptions
 from botocore.exceptions import BotoCoreError, ClientError
 from pyspark.context import SparkContext
 
-from bedrock_costs.catalog import parse_catalog
+from bedrock_costs.catalog import read_catalog
 from bedrock_costs.partitions import register_new_partitions
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, fetch_profiles, profiles_from_summaries
-from bedrock_costs.s3_source import list_log_objects, read_tails, read_text
+from bedrock_costs.s3_source import list_log_objects, object_reader, parse_s3_uri, read_object, read_tails, read_text
 from bedrock_costs.spark import PIPELINE_CONF
 from bedrock_costs.storage import TABLES
 from bedrock_costs.tags import parse_tag_aliases
@@ -106,14 +106,19 @@ def main(argv: list[str]) -> None:
     job.init(options["JOB_NAME"], options)
 
     s3 = boto3.client("s3")
-    catalog = parse_catalog(read_text(s3, options["pricing_uri"]), options["pricing_uri"])
+    catalog = read_catalog(read_object(s3, options["pricing_uri"]), options["pricing_uri"])
     aliases = parse_tag_aliases(tag_alias_text(s3, options["tag_aliases"]))
     since, until = window(options, datetime.now(UTC).date())
     objects = list_log_objects(s3, options["logs_uri"], since, until)
     regions = sorted({obj.region for obj in objects})
     try:
         profiles = profiles_from_summaries(
-            fetch_profiles(regions, lambda region: boto3.client("bedrock", region_name=region))
+            fetch_profiles(
+                regions,
+                lambda region: boto3.client("bedrock", region_name=region),
+                # One region's failure leaves only its application-profile requests unresolved.
+                failed=lambda _region, exc: print(f"WARNING: {exc}", file=sys.stderr),
+            )
         )
     except ProfileError as exc:
         # Requests through application profiles are then flagged unresolved_profile, never priced at $0.
@@ -121,7 +126,14 @@ def main(argv: list[str]) -> None:
         profiles = {}
     settings = EtlSettings(out=options["tables_uri"].rstrip("/"), since=since, until=until, tag_aliases=aliases)
     summary = run_pipeline(
-        spark, objects, settings, catalog, profiles, lambda objs: read_tails(s3, objs), progress=print
+        spark,
+        objects,
+        settings,
+        catalog,
+        profiles,
+        lambda objs: read_tails(s3, objs),
+        progress=print,
+        read_object=object_reader(s3, parse_s3_uri(options["logs_uri"])[0]),
     )
     print(json.dumps({**summary.__dict__, "reconciled": summary.reconciled}, default=str))
     # Whatever the run wrote is in S3 now: make it queryable even when the run is about to fail.

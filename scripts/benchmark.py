@@ -29,7 +29,7 @@ from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import load_profile_file
 from bedrock_costs.quality.rulesets import load_rulesets
 from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
-from bedrock_costs.read import read_local_tails
+from bedrock_costs.read import local_object_reader, read_local_tails
 from bedrock_costs.spark import local_session
 
 
@@ -96,6 +96,7 @@ def timed_run(spark, logs: Path, out: Path) -> tuple[float, RunSummary]:
         load_catalog(DEFAULT_CATALOG),
         load_profile_file(logs / "inference_profiles.json"),
         read_local_tails,
+        read_object=local_object_reader(logs),
     )
     return time.perf_counter() - start, summary
 

@@ -57,19 +57,28 @@ _DECIMAL = re.compile(r"^-?\d+(?:\.\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^\d+$")
 
-DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "pricing" / "bedrock_prices.csv"
-"""The catalog shipped in the repository. The Glue job gets its own copy by path, as a job argument."""
+_PACKAGED = Path(__file__).resolve().with_name("data")
+PRICING_DIR = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "pricing"
+"""The reviewed price data: inside an installed wheel (``bedrock_costs/data``), else the checkout's ``pricing/``."""
+DEFAULT_CATALOG = PRICING_DIR / "bedrock_prices.csv"
+"""The catalog shipped with the code. The Glue job gets its own copy by path, as a job argument."""
 
 Key = tuple[str, str, str, str, int]
 
 
 class CatalogError(ValueError):
-    """The catalog could not be read; ``problems`` lists every problem, each starting with its line."""
+    """The catalog cannot be used; ``problems`` lists every problem, each starting with its line.
+
+    The message itself is one line (the file and its first problem) so a run refusing the catalog says
+    what and where without a wall of text; ``bcr pricing check`` prints the whole list.
+    """
 
     def __init__(self, origin: str, problems: Sequence[str]) -> None:
         self.origin = origin
         self.problems = list(problems)
-        super().__init__(f"{origin}: {len(self.problems)} problem(s)\n" + "\n".join(self.problems))
+        first = self.problems[0] if self.problems else "unusable"
+        more = f"{len(self.problems)} problem(s), the first " if len(self.problems) > 1 else ""
+        super().__init__(f"{origin}: {more}{first}")
 
 
 @dataclass(frozen=True)
@@ -172,9 +181,29 @@ def parse_catalog(text: str, origin: str = "<catalog>") -> list[PriceRow]:
     return rows
 
 
+def read_catalog(data: bytes, origin: str = "<catalog>") -> list[PriceRow]:
+    """The catalog every run prices with: UTF-8 text (a spreadsheet's byte-order mark is fine), the CSV
+    grammar and every ``check_catalog`` rule, including the plausible-price bounds and non-overlapping
+    periods. Raises :class:`CatalogError` listing every problem with its line; one function for ``bcr etl``,
+    ``bcr demo``, ``bcr pricing`` and the Glue job, so none of them prices with a catalog the others reject.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise CatalogError(
+            origin, [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
+        ) from exc
+    rows = parse_catalog(text, origin)
+    problems = check_catalog(rows)
+    if problems:
+        raise CatalogError(origin, problems)
+    return rows
+
+
 def load_catalog(path: str | Path) -> list[PriceRow]:
-    """Read and parse a catalog file (``FileNotFoundError`` if it does not exist)."""
-    return parse_catalog(Path(path).read_text(encoding="utf-8"), origin=str(path))
+    """Read and check a catalog file (``read_catalog``); ``FileNotFoundError`` if it does not exist."""
+    return read_catalog(Path(path).read_bytes(), origin=str(path))
 
 
 def _format_value(value: object) -> str:

@@ -26,10 +26,11 @@ from bedrock_costs.catalog import PriceRow
 from bedrock_costs.discover import LogObject
 from bedrock_costs.lookup import join_lookup
 from bedrock_costs.normalize import with_models, with_principals
+from bedrock_costs.offloaded import with_offloaded_ttl
 from bedrock_costs.parse import REJECT_REASONS, parse_lines
 from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
 from bedrock_costs.profiles import ResolvedProfile
-from bedrock_costs.read import TailReader, check_files, file_stats, number_lines, read_lines, source_key
+from bedrock_costs.read import ObjectReader, TailReader, check_files, file_stats, number_lines, read_lines, source_key
 from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, PROCESSED_FILES, REJECTED_RECORDS
 from bedrock_costs.tags import DEFAULT_TAG_ALIASES, with_semantic_tags
 
@@ -164,8 +165,13 @@ def run_pipeline(
     profiles: Mapping[str, ResolvedProfile],
     read_tails: TailReader,
     progress: Callable[[str], None] = lambda _stage: None,
+    read_object: ObjectReader | None = None,
 ) -> RunSummary:
-    """Process the objects not seen before and merge them into the tables under ``settings.out``."""
+    """Process the objects not seen before and merge them into the tables under ``settings.out``.
+
+    ``read_object`` reads a whole object (a log object whose gzip trailer disagrees with what was read, an
+    offloaded response body); without it such objects count as damaged and such bodies as unreachable.
+    """
     started = datetime.now(UTC).replace(microsecond=0)
     summary = RunSummary(run_id=f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}", started_at=started)
     summary.files_discovered = len(objects)
@@ -174,7 +180,7 @@ def run_pipeline(
         todo = new_objects(spark, out, objects, settings.reprocess)
     summary.files_new = len(todo)
     if todo:
-        _process(spark, todo, settings, catalog, profiles, read_tails, summary, progress)
+        _process(spark, todo, settings, catalog, profiles, read_tails, summary, progress, read_object)
     summary.finished_at = datetime.now(UTC).replace(microsecond=0)
     _record_run(spark, settings, summary)
     return summary
@@ -189,6 +195,7 @@ def _process(
     read_tails: TailReader,
     summary: RunSummary,
     progress: Callable[[str], None],
+    read_object: ObjectReader | None,
 ) -> None:
     out = settings.out
     stamp = {"run_id": F.lit(summary.run_id), "ingested_at": F.lit(summary.started_at).cast("timestamp")}
@@ -198,7 +205,7 @@ def _process(
         slots = 4 * spark.sparkContext.defaultParallelism
         parsed = parse_lines(read_lines(spark, todo)).coalesce(slots).cache()
         stats = file_stats(parsed)
-        checks = check_files(todo, read_tails(todo), stats)
+        checks = check_files(todo, read_tails(todo), stats, read_object)
     summary.lines_read = sum(s.lines for s in stats.values())
     broken = [check for check in checks if not check.complete]
     summary.corrupt_files = [check.source_file for check in broken]
@@ -233,7 +240,9 @@ def _process(
         batch_rows = summary.lines_read - summary.rejected_lines - len(redelivered)
         summary.affected_dates = storage.dates_in(accepted, "usage_date")
         ledger = conform(
-            enrich(batch, catalog, profiles, settings.tag_aliases).select("*", *(v.alias(k) for k, v in stamp.items())),
+            enrich(with_offloaded_ttl(batch, read_object), catalog, profiles, settings.tag_aliases).select(
+                "*", *(v.alias(k) for k, v in stamp.items())
+            ),
             INVOCATIONS,
         )
 

@@ -9,9 +9,11 @@ a silent $0.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -19,7 +21,7 @@ from pyspark.sql import types as T
 
 from bedrock_costs.catalog import PriceRow, find_price
 from bedrock_costs.lookup import join_lookup
-from bedrock_costs.schemas import COST, RATE
+from bedrock_costs.schemas import COST, MAX_TOKEN_COUNT, RATE, TOKEN_COLUMNS
 
 PER_MILLION = Decimal(1_000_000)
 NOT_TOKEN_PRICED_SCOPES = ("provisioned", "custom", "imported", "marketplace")
@@ -32,11 +34,15 @@ PRICING_STATUSES = {
     "unresolved_profile": "application inference profile missing from the profile map",
     "unknown_model": "modelId could not be read",
     "unpriced_model": "no catalog row for this model, region, scope, tier and date",
-    "missing_tokens": "the record carries no input token count",
+    "invalid_tokens": f"a token count is negative or above {MAX_TOKEN_COUNT:,} (see parse_warnings)",
+    "missing_tokens": "a token count the model bills is absent or unreadable (see parse_warnings)",
+    "cache_ttl_unknown": "cache writes whose 1-hour part is only in an offloaded or undelivered response body",
     "missing_rate": "the catalog row has no rate for a token class this request used",
 }
 # Token-priced requests the catalog could not price: kept with null cost, counted per run and flagged.
-UNPRICED_STATUSES = ("unresolved_profile", "unknown_model", "unpriced_model", "missing_tokens", "missing_rate")
+UNPRICED_STATUSES = tuple(
+    status for status in PRICING_STATUSES if status not in ("priced", "not_billed", "not_token_priced")
+)
 
 _RATE_FIELDS = (
     ("input", "usd_per_1m_input"),
@@ -73,21 +79,49 @@ def per_token(rate_per_million: Decimal | None) -> Decimal | None:
 TERM = T.DecimalType(35, 18)
 
 
+# Token counts are at most MAX_TOKEN_COUNT (11 digits) when priced: 12 digits × RATE stays within 38 digits
+# with all 18 decimals, so a product can neither overflow nor lose precision.
+_TOKENS = T.DecimalType(12, 0)
+
+
 def _cost(tokens: Column, rate: Column) -> Column:
     """tokens × rate, exact; zero tokens cost zero even where the class has no rate."""
-    exact = tokens.cast(T.DecimalType(12, 0)) * rate
+    exact = tokens.cast(_TOKENS) * rate
     return F.when(tokens == 0, F.lit(0).cast(TERM)).otherwise(exact.cast(TERM))
 
 
-def _status(rate_missing: Column) -> Column:
+def _out_of_range() -> Column:
+    """A token count outside ``0..MAX_TOKEN_COUNT``: flagged by the parse, or present in the row itself."""
+    flagged = F.exists(F.col("parse_warnings"), lambda w: w.endswith(":out_of_range"))
+    stored = [(F.col(c) < 0) | (F.col(c) > MAX_TOKEN_COUNT) for c in TOKEN_COLUMNS if c != "total_tokens"]
+    return F.coalesce(flagged, F.lit(False)) | F.coalesce(reduce(operator.or_, stored), F.lit(False))
+
+
+def _status(rate_missing: Column, rate: dict[str, Column]) -> Column:
     scope = F.col("inference_scope")
+    unknown_tokens = (
+        F.col("input_tokens").isNull()
+        | F.col("cache_read_tokens").isNull()
+        | F.col("cache_write_tokens").isNull()
+        # No output count is fine for a model that bills no output (embeddings), never $0 for one that does.
+        | (F.col("output_tokens").isNull() & (F.coalesce(rate["output"], F.lit(0)) > 0))
+    )
+    # The split matters only where a 1-hour write costs something else than a 5-minute one.
+    ttl_unknown = (
+        (F.col("cache_write_tokens") > 0)
+        & F.col("cache_write_1h_tokens").isNull()
+        & rate["cache_write_1h"].isNotNull()
+        & ~rate["cache_write_1h"].eqNullSafe(rate["cache_write_5m"])
+    )
     return (
         F.when(F.col("status") == "error", "not_billed")
         .when(scope.isin(*NOT_TOKEN_PRICED_SCOPES) | (F.col("service_tier") == "reserved"), "not_token_priced")
         .when(scope == "application", "unresolved_profile")
         .when(F.col("model_id").isNull(), "unknown_model")
         .when(F.col("price_key").isNull(), "unpriced_model")
-        .when(F.col("input_tokens").isNull(), "missing_tokens")
+        .when(_out_of_range(), "invalid_tokens")
+        .when(unknown_tokens, "missing_tokens")
+        .when(ttl_unknown, "cache_ttl_unknown")
         .when(rate_missing, "missing_rate")
         .otherwise("priced")
     )
@@ -97,7 +131,9 @@ def price_invocations(df: DataFrame, catalog: Sequence[PriceRow]) -> DataFrame:
     """Add ``pricing_status``, ``price_key`` and the cost columns. Grain unchanged: one row per request.
 
     Expects the token classes, ``model_id``, ``region``, ``inference_scope``, ``service_tier``,
-    ``status`` and ``usage_date``. USD.
+    ``status``, ``usage_date`` and ``parse_warnings``. USD. A request is ``priced`` only when every count it
+    is billed for is known and in range and the catalog has a rate for every class it used; a model
+    without a 1-hour cache-write rate has no 1-hour writes, so an unknown split does not matter there.
     """
     token_rows = [row for row in catalog if row.unit == "token"]
     banded = df.withColumn("_band", context_band(prompt_tokens(), [row.prompt_tokens_above for row in token_rows]))
@@ -125,7 +161,8 @@ def price_invocations(df: DataFrame, catalog: Sequence[PriceRow]) -> DataFrame:
 
     uncached = F.coalesce(F.col("input_tokens"), F.lit(0))
     output = F.coalesce(F.col("output_tokens"), F.lit(0))
-    read, write, write_1h = F.col("cache_read_tokens"), F.col("cache_write_tokens"), F.col("cache_write_1h_tokens")
+    read, write = F.col("cache_read_tokens"), F.col("cache_write_tokens")
+    write_1h = F.coalesce(F.col("cache_write_1h_tokens"), F.lit(0))
     write_5m = write - write_1h
     rate = {name: F.col(f"_rate_{name}") for name, _ in _RATE_FIELDS}
     rate_missing = (
@@ -135,7 +172,7 @@ def price_invocations(df: DataFrame, catalog: Sequence[PriceRow]) -> DataFrame:
         | ((write_5m > 0) & rate["cache_write_5m"].isNull())
         | ((write_1h > 0) & rate["cache_write_1h"].isNull())
     )
-    status = _status(rate_missing)
+    status = _status(rate_missing, rate)
     costs = {
         "input_cost": _cost(uncached, rate["input"]),
         "cache_read_cost": _cost(read, rate["cache_read"]),

@@ -85,11 +85,25 @@ def fetch_application_profiles(client: Any) -> list[dict]:
         raise _fetch_error(exc, client.meta.region_name) from exc
 
 
-def fetch_profiles(regions: Iterable[str], client_factory: Callable[[str], Any]) -> list[dict]:
-    """Application profiles of every region the logs come from: profiles are regional resources."""
+def fetch_profiles(
+    regions: Iterable[str],
+    client_factory: Callable[[str], Any],
+    failed: Callable[[str, ProfileError], None] | None = None,
+) -> list[dict]:
+    """Application profiles of every region the logs come from: profiles are regional resources.
+
+    With ``failed``, a region that cannot be listed is reported to it and the other regions are still
+    fetched (their requests resolve; only that region's stay ``unresolved_profile``); without it, the
+    first failure is raised.
+    """
     summaries: list[dict] = []
     for region in dict.fromkeys(regions):
-        summaries += fetch_application_profiles(client_factory(region))
+        try:
+            summaries += fetch_application_profiles(client_factory(region))
+        except ProfileError as exc:
+            if failed is None:
+                raise
+            failed(region, exc)
     return summaries
 
 

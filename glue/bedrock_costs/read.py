@@ -4,13 +4,19 @@ Spark's line reader keeps the lines of a truncated gzip it could decompress (``i
 but says nothing about the damage. The gzip trailer does: its last four bytes hold the uncompressed
 size (mod 2**32), so comparing it with the bytes actually read tells a complete object from a damaged
 one without decompressing anything twice.
+
+Two kinds of good object fail that quick test: a multi-member gzip (concatenated streams, which Spark
+reads whole but whose trailer gives only the last member's size) and an object that starts with a UTF-8
+byte-order mark (which Hadoop's line reader drops). Only those rare mismatches are read again in full and
+inflated member by member, every member's CRC and size checked, before an object is called damaged.
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -19,6 +25,10 @@ from pyspark.sql import functions as F
 from bedrock_costs.discover import LogObject
 
 TailReader = Callable[[Sequence[LogObject]], Mapping[str, bytes]]
+ObjectReader = Callable[[str], bytes | None]
+"""The whole object at a local path or ``s3://`` URI, or ``None`` when it cannot be read."""
+
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def source_key(path: str) -> str:
@@ -38,6 +48,43 @@ def read_local_tails(objects: Sequence[LogObject], nbytes: int = 8) -> dict[str,
     return tails
 
 
+def read_local_object(path: str) -> bytes | None:
+    """A local file's bytes (the ``ObjectReader`` of local runs), ``None`` if it is gone or unreadable."""
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return None
+
+
+def local_object_reader(root: str | Path) -> ObjectReader:
+    """The ``ObjectReader`` of a run on a local copy of the log bucket: local paths as they are, and an
+    ``s3://`` URI (an offloaded body named in a record) as its key under ``root``, never outside it.
+    """
+    base = Path(root).resolve()
+
+    def read(path: str) -> bytes | None:
+        if path.startswith("s3://"):
+            key = source_key(path)
+            local = (base / key).resolve()
+            if not key.startswith("AWSLogs/") or not local.is_relative_to(base):
+                return None
+            path = str(local)
+        return read_local_object(path)
+
+    return read
+
+
+def _raw_file_key() -> F.Column:
+    """``source_key`` of the file a row came from, as the object's raw key.
+
+    ``input_file_name()`` is a URI, so a space or ``%`` in a key comes back percent-encoded; decoding it
+    gives the same key the listing, the quarantine and the processed-file state use. ``url_decode`` would
+    also turn ``+`` into a space, so a literal ``+`` is protected first.
+    """
+    uri = F.regexp_extract(F.input_file_name(), r"(AWSLogs/.*)$", 1)
+    return F.url_decode(F.replace(uri, F.lit("+"), F.lit("%2B")))
+
+
 def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
     """One row per line: ``source_file``, ``row_id`` (ordered within a file), ``line_bytes``, ``value``.
 
@@ -45,7 +92,7 @@ def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
     so the raw text, which holds prompts, is read once and never cached.
     """
     return spark.read.text([obj.path for obj in objects]).select(
-        F.regexp_extract(F.input_file_name(), r"(AWSLogs/.*)$", 1).alias("source_file"),
+        _raw_file_key().alias("source_file"),
         F.monotonically_increasing_id().alias("row_id"),
         F.octet_length("value").alias("line_bytes"),
         "value",
@@ -101,7 +148,7 @@ class FileCheck:
 
     def reason(self) -> str:
         if self.expected_bytes is None:
-            return "object is too short to be gzip (no trailer)"
+            return "object is not a complete gzip stream (no trailer, or a member is damaged or cut short)"
         return (
             f"gzip stream is damaged or truncated: {self.lines} line(s), {self.bytes_read} bytes could be read "
             f"but the trailer promises {self.expected_bytes} bytes; complete lines before the damage were kept"
@@ -115,13 +162,52 @@ def gzip_expected_size(tail: bytes) -> int | None:
     return int(struct.unpack("<I", tail[-4:])[0])
 
 
+def gzip_text_size(data: bytes) -> int | None:
+    """Bytes a line reader sees in a whole gzip object: every member inflated and its CRC and size checked,
+    minus a leading UTF-8 byte-order mark (Hadoop's line reader drops it). ``None`` when any member is
+    damaged, cut short or followed by bytes that are not another member.
+    """
+    rest = memoryview(data)
+    size, head = 0, b""
+    if not rest:
+        return None
+    while rest:
+        member = zlib.decompressobj(wbits=31)  # gzip framing: checks each member's CRC-32 and ISIZE
+        pending = rest
+        try:
+            while not member.eof:
+                out = member.decompress(pending, 1 << 20)
+                pending = member.unconsumed_tail
+                if not out and not pending and not member.eof:
+                    return None  # the member is cut short
+                size += len(out)
+                if len(head) < len(UTF8_BOM):
+                    head = (head + out)[: len(UTF8_BOM)]
+        except zlib.error:
+            return None
+        rest = memoryview(member.unused_data)
+    return size - len(UTF8_BOM) if head == UTF8_BOM else size
+
+
 def check_files(
-    objects: Sequence[LogObject], tails: Mapping[str, bytes], stats: Mapping[str, FileStats]
+    objects: Sequence[LogObject],
+    tails: Mapping[str, bytes],
+    stats: Mapping[str, FileStats],
+    read_object: ObjectReader | None = None,
 ) -> list[FileCheck]:
-    """Compare every object's trailer with what was read from it (nothing, if it is missing from ``stats``)."""
+    """Compare every object's trailer with what was read from it (nothing, if it is missing from ``stats``).
+
+    With ``read_object``, an object whose trailer disagrees is read whole and inflated member by member
+    (``gzip_text_size``): a multi-member object or one with a byte-order mark is then complete, a damaged
+    one is not.
+    """
     checks = []
     for obj in objects:
         key = source_key(obj.path)
         read = stats.get(key, FileStats(0, 0, 0))
-        checks.append(FileCheck(key, read.lines, read.bytes_read, gzip_expected_size(tails.get(obj.path, b""))))
+        check = FileCheck(key, read.lines, read.bytes_read, gzip_expected_size(tails.get(obj.path, b"")))
+        if not check.complete and read_object is not None:
+            data = read_object(obj.path)
+            check = replace(check, expected_bytes=None if data is None else gzip_text_size(data))
+        checks.append(check)
     return checks

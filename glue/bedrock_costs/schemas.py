@@ -16,6 +16,9 @@ L = T.LongType()
 D = T.DateType()
 COST = T.DecimalType(38, 18)
 RATE = T.DecimalType(24, 18)  # USD per token; 6 integer digits keep token × rate within Spark's 38 digits
+# The largest token count taken at face value. The biggest context windows are a few million tokens, so a
+# larger count is a broken record; it also keeps sums of token columns and token × rate far from overflow.
+MAX_TOKEN_COUNT = 10**10
 
 
 def _struct(**fields: T.DataType) -> T.StructType:
@@ -69,6 +72,7 @@ STREAM_CHUNK = _struct(
     delta=_struct(stop_reason=S),
     usage=_ANTHROPIC_USAGE,
     **{"amazon-bedrock-guardrailAction": S, "amazon-bedrock-invocationMetrics": _INVOCATION_METRICS},
+    _corrupt_record=S,
 )
 
 # The stream body is renamed from outputBodyJson to this field before parsing (see parse.py), because
@@ -92,6 +96,7 @@ LOG_RECORD = _struct(
         [
             T.StructField("outputTokenCount", L),
             T.StructField("outputBodyJson", OUTPUT_BODY),
+            T.StructField("outputBodyS3Path", S),
             # Stream chunks are kept as raw JSON strings: an array may mix objects with bare strings
             # such as "[DONE]", which would null the whole array under a struct element type.
             T.StructField(STREAM_FIELD, T.ArrayType(S)),
@@ -99,6 +104,8 @@ LOG_RECORD = _struct(
     ),
     _corrupt_record=S,
 )
+# Every field a string: any JSON object parses, so a line this schema rejects is not JSON (or not an object).
+JSON_OBJECT = _struct(requestId=S, _corrupt_record=S)
 
 SEMANTIC_TAGS = ("tenant", "application", "cost_center", "team", "environment", "end_user")
 TOKEN_COLUMNS = (
@@ -145,6 +152,7 @@ INVOCATIONS = T.StructType(
             **dict.fromkeys(COST_COLUMNS, COST),
             source_file=S,
             line_number=L,
+            parse_warnings=T.ArrayType(S),
             run_id=S,
             ingested_at=T.TimestampType(),
         ),

@@ -290,6 +290,16 @@ class OutputNotEmptyError(ValueError):
     """The output folder holds something other than an earlier generator run."""
 
 
+def check_folder(folder: Path, marker: str, refusal: str) -> None:
+    """Refuse (``OutputNotEmptyError``) a ``folder`` a tool would overwrite unless it is missing, empty, or
+    holds the ``marker`` that tool leaves: it must never replace files it did not make.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise OutputNotEmptyError(f"{folder} exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / marker).is_file():
+        raise OutputNotEmptyError(f"{folder} {refusal}")
+
+
 def check_arguments(out: Path, records: int, days: int, mean_record_bytes: int) -> None:
     """Reject arguments that cannot give a sensible run, before anything is written."""
     if records < 1:
@@ -298,13 +308,12 @@ def check_arguments(out: Path, records: int, days: int, mean_record_bytes: int) 
         raise ValueError(f"days must be between 1 and 366 (got {days})")
     if not 1000 <= mean_record_bytes <= _INLINE_LIMIT:
         raise ValueError(f"mean_record_bytes must be between 1000 and {_INLINE_LIMIT} (got {mean_record_bytes})")
-    if out.exists() and not out.is_dir():
-        raise OutputNotEmptyError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
-        raise OutputNotEmptyError(
-            f"{out} is not empty and holds no {MANIFEST_NAME}; refusing to mix sample logs with other files "
-            "(choose a new or empty folder)"
-        )
+    check_folder(
+        out,
+        MANIFEST_NAME,
+        f"is not empty and holds no {MANIFEST_NAME}; refusing to mix sample logs with other files "
+        "(choose a new or empty folder)",
+    )
 
 
 def generate_logs(

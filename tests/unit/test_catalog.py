@@ -16,6 +16,7 @@ from bedrock_costs.catalog import (
     format_catalog,
     load_catalog,
     parse_catalog,
+    read_catalog,
 )
 
 BASE = {
@@ -92,6 +93,30 @@ def test_load_and_format_round_trip(tmp_path) -> None:
     rows = load_catalog(path)
     assert format_catalog(rows) == path.read_text(encoding="utf-8")
     assert parse_catalog(format_catalog(rows)) == rows
+
+
+def test_read_catalog_applies_every_check_and_says_where_in_one_line() -> None:
+    text = csv_text(line(), line(region="us-west-2", usd_per_1m_input="-3", usd_per_1m_output="5000"))
+    with pytest.raises(CatalogError) as error:
+        read_catalog(text.encode(), origin="prices.csv")
+    assert error.value.problems == [
+        "line 3: usd_per_1m_input is negative (-3)",
+        "line 3: usd_per_1m_output 5000 is implausible (above 1000; per 1K or per token?)",
+        "line 3: implausible: cache read 0.33 above input -3",
+    ]
+    assert str(error.value) == "prices.csv: 3 problem(s), the first line 3: usd_per_1m_input is negative (-3)"
+    overlapping = csv_text(line(), line(effective_from="2025-10-01"))
+    with pytest.raises(CatalogError, match=r"^prices.csv: line 3: period from 2025-10-01 overlaps line 2"):
+        read_catalog(overlapping.encode(), origin="prices.csv")
+
+
+def test_read_catalog_wants_utf8_and_accepts_a_spreadsheet_bom() -> None:
+    text = csv_text(line(), line(region="us-west-2"))
+    assert read_catalog(b"\xef\xbb\xbf" + text.encode()) == parse_catalog(text)
+    latin1 = text.replace("test", "caf\u00e9", 2).encode("latin-1")
+    with pytest.raises(CatalogError) as error:
+        read_catalog(latin1, origin="prices.csv")
+    assert error.value.problems == ["line 2: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
 
 
 def test_a_clean_catalog_has_no_problems() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from records import log_key, write_gz, write_raw
 
-from bedrock_costs.discover import LogObject, discover_local, in_window, parse_log_key
+from bedrock_costs.discover import LogObject, UnparsableKeyError, discover_local, in_window, parse_log_key
 
 ACCT = "891377031307"
 NAME = "20241120T164851056Z_9b86bf4994c4ab1c.json.gz"
@@ -130,3 +130,32 @@ def test_discover_local_missing_folder(tmp_path):
 def test_discover_local_keeps_a_key_prefix_named_data(tmp_path):
     batch = write_gz(tmp_path / "data" / log_key("2024/11/20/16", "20241120T164851056Z_aaaa.json.gz"), b"{}\n")
     assert [obj.path for obj in discover_local(tmp_path)] == [str(batch)]
+
+
+@pytest.mark.parametrize(
+    ("folder", "why"),
+    [
+        ("2026/13/01/00", "month must be in 1..12"),
+        ("2026/02/30/00", "day is out of range for month"),
+        ("2026/11/20/24", "hour must be in 0..23"),
+        ("0000/11/20/00", "year 0 is out of range"),
+    ],
+)
+def test_a_log_key_whose_folders_are_no_hour_is_unparsable(folder, why):
+    with pytest.raises(UnparsableKeyError, match=f"delivery folder {folder} is not a UTC date and hour .{why}"):
+        parse_log_key(f"s3://bucket/AWSLogs/{ACCT}/BedrockModelInvocationLogs/us-east-1/{folder}/{NAME}", 1)
+
+
+def test_discover_local_reports_and_skips_unparsable_keys(tmp_path):
+    good = write_gz(tmp_path / log_key("2024/11/20/16", NAME), b"{}\n")
+    stray = write_gz(tmp_path / log_key("2024/13/20/16", NAME), b"{}\n")
+    skipped: list[tuple[str, str]] = []
+    found = discover_local(tmp_path, skipped=lambda path, why: skipped.append((path, why)))
+    assert [obj.path for obj in found] == [str(good)]
+    assert [path for path, _ in skipped] == [str(stray)]
+
+
+def test_discover_local_refuses_a_file(tmp_path):
+    batch = write_gz(tmp_path / log_key("2024/11/20/16", NAME), b"{}\n")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        discover_local(batch)

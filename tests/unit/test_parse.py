@@ -211,19 +211,10 @@ REJECTED = {
     "json-number": ("5", "malformed_json"),
     "json-string": ('"ModelInvocationLog"', "malformed_json"),
     "json-null": ("null", "malformed_json"),
-    "token-count-string": (
-        r.to_line(r.record("type-1", input=r.log_input("many"))),
-        "invalid_field_type",
-    ),
-    "token-count-float": (r.to_line(r.record("type-2", input=r.log_input(12.5))), "invalid_field_type"),
-    "metadata-not-object": (r.to_line(r.record("type-3", requestMetadata="team=a")), "invalid_field_type"),
-    "body-usage-wrong-type": (
-        r.to_line(with_body_usage(r.converse("type-4", 1, 1), inputTokens="1")),
-        "invalid_field_type",
-    ),
-    "identity-not-object-old-order": (
-        r.to_line(r.record("type-5", identity="arn:aws:iam::123456789012:user/x"), "old"),
-        "invalid_field_type",
+    # A syntax error inside a nested object: Spark keeps the requestId it read before it.
+    "nested-syntax-error": (
+        '{"requestId":"syntax-1","timestamp":"2025-08-22T09:41:06Z","input":{"a":1,,}}',
+        "malformed_json",
     ),
     "wrong-schema-type": (
         r.to_line(r.record("schema-1", schemaType="ModelInvocationLogV2")),
@@ -236,6 +227,174 @@ REJECTED = {
     "timestamp-garbage": (r.to_line(r.record("ts-2", timestamp="yesterday")), "bad_timestamp"),
     "timestamp-month-13": (r.to_line(r.record("ts-3", timestamp="2025-13-01T00:00:00Z")), "bad_timestamp"),
     "timestamp-epoch": (r.to_line(r.record("ts-4", timestamp=1755855666)), "bad_timestamp"),
+    # Spark's own parser would read these as midnight, or as local time.
+    "timestamp-year-only": (r.to_line(r.record("ts-5", timestamp="2026")), "bad_timestamp"),
+    "timestamp-date-only": (r.to_line(r.record("ts-6", timestamp="2026-01-01")), "bad_timestamp"),
+    "timestamp-no-zone": (r.to_line(r.record("ts-7", timestamp="2025-08-22T09:41:06")), "bad_timestamp"),
+    "timestamp-no-seconds": (r.to_line(r.record("ts-8", timestamp="2025-08-22T09:41Z")), "bad_timestamp"),
+}
+
+
+def with_field(rec: dict, path: str, value: object) -> dict:
+    """A copy of ``rec`` with the dotted ``path`` set to ``value`` (parents must exist)."""
+    rec = copy.deepcopy(rec)
+    *parents, leaf = path.split(".")
+    node = rec
+    for parent in parents:
+        node = node[parent]
+    node[leaf] = value
+    return rec
+
+
+def stream_with_metrics(request_id: str, **metrics: object) -> dict:
+    """A body-only InvokeModelWithResponseStream record whose final invocation metrics are overridden."""
+    rec = r.invoke_stream_anthropic(request_id, 12, 345, top_level_counts=False, cache_read=100, cache_write=50)
+    chunks = rec["output"]["outputBodyJson"]
+    stop = next(c for c in chunks if isinstance(c, dict) and c.get("type") == "message_stop")
+    stop["amazon-bedrock-invocationMetrics"].update(metrics)
+    return rec
+
+
+def duplicate_metadata_line(request_id: str) -> str:
+    """``json.dumps`` cannot repeat a key, a caller's header can: splice the repeated key in by hand."""
+    line = r.to_line(r.counts_only(request_id, 5, 6, requestMetadata={"team": "first", "env": "prod"}))
+    return line.replace('"team": "first"', '"team": "first", "TenantID": "acme", "team": "last"')
+
+
+TIER_1H_OFFLOADED = r.record(
+    "offloaded-cache-write",
+    input=r.log_input(7, cache_read=0, cache_write=900),
+    output=r.log_output(
+        40, s3_path=f"s3://logs/{r.log_key('2025/08/22/09', 'data/offloaded-cache-write_output.json.gz')}"
+    ),
+)
+# id -> (line, expected columns in COLUMNS order, parse_warnings): kept with the field nulled, never rejected.
+WARNED = {
+    "token-count-string": (
+        r.to_line(r.converse("token-count-string", 11, 22) | {"input": r.log_input("many", body={})}),
+        ("success", None, 0, 0, 0, 22, None, 812, "end_turn", False),
+        ["input.inputTokenCount:wrong_type"],
+    ),
+    # Numbers in quotes are a type change too: the count is unknown, not guessed.
+    "token-count-quoted": (
+        r.to_line(with_field(r.counts_only("token-count-quoted", 5, 6), "output.outputTokenCount", "6")),
+        ("success", 5, 0, 0, 0, None, None, None, None, False),
+        ["output.outputTokenCount:wrong_type"],
+    ),
+    "token-count-float": (
+        r.to_line(with_field(r.counts_only("token-count-float", 5, 6), "input.inputTokenCount", 12.5)),
+        ("success", None, 0, 0, 0, 6, None, None, None, False),
+        ["input.inputTokenCount:wrong_type"],
+    ),
+    "latency-float": (
+        r.to_line(with_field(r.converse("latency-float", 10, 20), "output.outputBodyJson.metrics.latencyMs", 812.5)),
+        ("success", 10, 0, 0, 0, 20, 30, None, "end_turn", False),
+        ["output.outputBodyJson.metrics.latencyMs:wrong_type"],
+    ),
+    "metadata-not-object": (
+        r.to_line(r.counts_only("metadata-not-object", 1, 2, requestMetadata="team=a")),
+        ("success", 1, 0, 0, 0, 2, 3, None, None, False),
+        ["requestMetadata:wrong_type"],
+    ),
+    # The top-level count wins over the body's, so the body's unreadable one does not matter.
+    "body-usage-wrong-type": (
+        r.to_line(with_body_usage(r.converse("body-usage-wrong-type", 1, 1), inputTokens="1")),
+        ("success", 1, 0, 0, 0, 1, 2, 812, "end_turn", False),
+        ["output.outputBodyJson.usage.inputTokens:wrong_type"],
+    ),
+    # ... but where the body is the source, its unreadable count is not replaced by a later fallback.
+    "body-only-usage-wrong-type": (
+        r.to_line(
+            with_body_usage(
+                without(r.converse("body-only-usage-wrong-type", 3, 4), "input.inputTokenCount"), inputTokens=[3]
+            )
+        ),
+        ("success", None, 0, 0, 0, 4, None, 812, "end_turn", False),
+        ["output.outputBodyJson.usage.inputTokens:wrong_type"],
+    ),
+    "identity-not-object-old-order": (
+        r.to_line(r.counts_only("identity-not-object-old-order", 1, 1, identity="arn:aws:iam::1:user/x"), "old"),
+        ("success", 1, 0, 0, 0, 1, 2, None, None, False),
+        ["identity:wrong_type"],
+    ),
+    "output-not-object": (
+        r.to_line(r.record("output-not-object", input=r.log_input(9), output="offloaded")),
+        ("success", 9, None, None, None, None, None, None, None, False),
+        ["output:wrong_type"],
+    ),
+    "cache-write-string": (
+        r.to_line(
+            with_body_usage(
+                with_field(
+                    r.converse("cache-write-string", 1, 2, cache_read=0, cache_write=900),
+                    "input.cacheWriteInputTokenCount",
+                    "900",
+                ),
+                cacheWriteInputTokens="900",
+            )
+        ),
+        ("success", 1, 0, None, None, 2, None, 812, "end_turn", False),
+        ["input.cacheWriteInputTokenCount:wrong_type", "output.outputBodyJson.usage.cacheWriteInputTokens:wrong_type"],
+    ),
+    "stream-metric-string": (
+        r.to_line(stream_with_metrics("stream-metric-string", outputTokenCount="345")),
+        ("success", 12, 100, 50, 0, None, None, 2345, "end_turn", False),
+        ["output.outputBodyJson[].amazon-bedrock-invocationMetrics.outputTokenCount:wrong_type"],
+    ),
+    "ttl-detail-string": (
+        r.to_line(
+            r.converse(
+                "ttl-detail-string", 1, 2, cache_read=0, cache_write=1000, cache_details=[(400, "5m"), ("600", "1h")]
+            )
+        ),
+        ("success", 1, 0, 1000, None, 2, 1003, 812, "end_turn", False),
+        ["output.outputBodyJson.usage.cacheDetails[].inputTokens:wrong_type"],
+    ),
+    "negative-count": (
+        r.to_line(r.counts_only("negative-count", -5, 6)),
+        ("success", None, 0, 0, 0, 6, None, None, None, False),
+        ["input.inputTokenCount:out_of_range"],
+    ),
+    # 5e18 fits a long; summed with the other classes it would wrap negative.
+    "count-5e18": (
+        r.to_line(r.counts_only("count-5e18", 5 * 10**18, 6)),
+        ("success", None, 0, 0, 0, 6, None, None, None, False),
+        ["input.inputTokenCount:out_of_range"],
+    ),
+    "count-1e12": (
+        r.to_line(r.counts_only("count-1e12", 7, 10**12)),
+        ("success", 7, 0, 0, 0, None, None, None, None, False),
+        ["output.outputTokenCount:out_of_range"],
+    ),
+    "count-beyond-64-bits": (
+        r.to_line(r.counts_only("count-beyond-64-bits", 10**20, 6)),
+        ("success", None, 0, 0, 0, 6, None, None, None, False),
+        ["input.inputTokenCount:out_of_range"],
+    ),
+    "duplicate-metadata-key": (
+        duplicate_metadata_line("duplicate-metadata-key"),
+        ("success", 5, 0, 0, 0, 6, 11, None, None, False),
+        ["requestMetadata:duplicate_key"],
+    ),
+}
+# Records whose 1-hour cache split cannot be read from the line: null, never silently 5-minute.
+UNKNOWN_TTL = {
+    "offloaded-cache-write": (
+        r.to_line(TIER_1H_OFFLOADED),
+        ("success", 7, 0, 900, None, 40, 947, None, None, False),
+    ),
+    "text-off-cache-write": (
+        r.to_line(
+            r.record(
+                "text-off-cache-write", input=r.log_input(7, cache_read=5, cache_write=900), output=r.log_output(40)
+            )
+        ),
+        ("success", 7, 5, 900, None, 40, 952, None, None, False),
+    ),
+    "bom-before-the-record": (
+        "\ufeff" + r.to_line(r.counts_only("bom-before-the-record", 3, 4)),
+        ("success", 3, 0, 0, 0, 4, 7, None, None, False),
+    ),
 }
 # Lines that look almost right: whitespace other than spaces, and text after the record.
 ALMOST_RECORDS = {
@@ -253,6 +412,7 @@ def parsed(spark):
         cases.append((case_id, r.to_line(rec, "new")))
         cases.append((case_id + OLD, r.to_line(rec, "old")))
     cases += [(case_id, line) for case_id, (line, _) in REJECTED.items()]
+    cases += [(case_id, line) for case_id, (line, *_) in (WARNED | UNKNOWN_TTL).items()]
     cases += list(ALMOST_RECORDS.items())
     frame = parse_lines(r.lines_frame(spark, [line for _, line in cases]))
     rows = frame.withColumn("_event", F.date_format("event_time", "yyyy-MM-dd'T'HH:mm:ss.SSS")).collect()
@@ -308,9 +468,40 @@ def test_every_reject_reason_is_covered():
     assert {reason for _, reason in REJECTED.values()} == set(REJECT_REASONS)
 
 
-def test_invalid_field_type_keeps_the_request_id(parsed):
-    assert parsed["token-count-string"]["request_id"] == "type-1"
-    assert parsed["identity-not-object-old-order"]["request_id"] == "type-5"
+@pytest.mark.parametrize("case_id", list(WARNED))
+def test_an_unreadable_field_is_nulled_and_named_not_rejected(parsed, case_id):
+    _, expected, warnings = WARNED[case_id]
+    row = parsed[case_id]
+    assert (row["reject_reason"], row["request_id"]) == (None, case_id)
+    assert tuple(row[column] for column in COLUMNS) == expected
+    assert row["parse_warnings"] == sorted(warnings)
+
+
+def test_a_nulled_field_leaves_the_rest_of_the_record(parsed):
+    assert parsed["identity-not-object-old-order"]["principal_arn"] is None
+    assert parsed["metadata-not-object"]["request_metadata"] is None
+    assert parsed["latency-float"]["model_id_raw"] == r.SONNET
+    assert parsed["latency-float"]["_event"] == "2025-08-22T09:41:06.000"
+
+
+def test_a_repeated_metadata_key_keeps_the_last_value(parsed):
+    assert parsed["duplicate-metadata-key"]["request_metadata"] == {"team": "last", "TenantID": "acme", "env": "prod"}
+
+
+@pytest.mark.parametrize("case_id", list(UNKNOWN_TTL))
+def test_unknown_ttl_split_and_bom(parsed, case_id):
+    row = parsed[case_id]
+    assert (row["reject_reason"], row["parse_warnings"]) == (None, None)
+    assert tuple(row[column] for column in COLUMNS) == UNKNOWN_TTL[case_id][1]
+
+
+def test_the_offloaded_body_path_is_kept_for_the_ttl_lookup(parsed):
+    assert parsed["offloaded-cache-write"]["output_body_s3_path"] == TIER_1H_OFFLOADED["output"]["outputBodyS3Path"]
+    assert parsed["text-off-cache-write"]["output_body_s3_path"] is None
+
+
+def test_clean_records_have_no_warnings(parsed):
+    assert {case_id: parsed[case_id]["parse_warnings"] for case_id in ACCEPTED} == dict.fromkeys(ACCEPTED)
 
 
 def test_line_bytes_is_the_utf8_length(parsed):

@@ -13,6 +13,8 @@ from bedrock_costs.pricing import PRICING_STATUSES, context_band, per_token, pri
 # Rates are USD per 1M tokens: input, output, cache read, cache write 5m, cache write 1h.
 CATALOG_ROWS = [
     "test.embed,*,in_region,standard,0,0.02,,,,,token,,2024-01-01,,test",
+    "test.embed-free-output,*,in_region,standard,0,0.02,0,,,,token,,2024-01-01,,test",
+    "test.haiku,*,in_region,standard,0,1,5,0.1,1.25,,token,,2024-01-01,,test",
     "test.nova-micro,*,in_region,standard,0,0.035,0.14,0.00875,,,token,,2024-01-01,,test",
     "test.nova-micro,ap-northeast-1,in_region,standard,0,0.042,0.168,0.0105,,,token,,2024-01-01,,test",
     "test.sonnet,*,geo,standard,0,3.3,16.5,0.33,4.125,6.6,token,,2024-01-01,,test",
@@ -29,7 +31,7 @@ CATALOG_TEXT = ",".join(COLUMNS) + "\n" + "\n".join(CATALOG_ROWS) + "\n"
 SCHEMA = (
     "request_id string, model_id string, region string, inference_scope string, service_tier string, "
     "status string, usage_date string, input_tokens long, cache_read_tokens long, cache_write_tokens long, "
-    "cache_write_1h_tokens long, output_tokens long"
+    "cache_write_1h_tokens long, output_tokens long, parse_warnings array<string>"
 )
 COSTS = ("input_cost", "cache_read_cost", "cache_write_cost", "output_cost", "total_cost", "cache_savings")
 D = Decimal
@@ -48,10 +50,11 @@ def request(
     tier: str = "standard",
     status: str = "success",
     day: str = DAY,
-    tokens: tuple[int | None, int, int, int, int | None] = (0, 0, 0, 0, 0),
+    tokens: tuple[int | None, int | None, int | None, int | None, int | None] = (0, 0, 0, 0, 0),
+    warnings: list[str] | None = None,
 ) -> tuple:
-    """``tokens`` = (input, cache read, cache write, of which 1h, output)."""
-    return (request_id, model_id, region, scope, tier, status, day, *tokens)
+    """``tokens`` = (input, cache read, cache write, of which 1h, output); ``warnings`` as the parse names them."""
+    return (request_id, model_id, region, scope, tier, status, day, *tokens, warnings)
 
 
 # id -> (request, pricing_status, price_key, (input, cache read, cache write, output, total, savings) in USD)
@@ -145,6 +148,29 @@ PRICED = {
         NOVA_KEY,
         ("0.00000035", "0", "0", "0", "0.00000035", "0"),
     ),
+    # An output rate of 0 (how the catalog lists embeddings too): an unknown count costs nothing. 8 × 2e-8
+    "embedding-free-output": (
+        request("embedding-free-output", "test.embed-free-output", tokens=(8, 0, 0, 0, None)),
+        "test.embed-free-output|*|in_region|standard|0|2024-01-01",
+        ("0.00000016", "0", "0", "0", "0.00000016", "0"),
+    ),
+    # A model without a 1-hour cache-write rate has only 5-minute writes: an unknown split does not matter.
+    # 10 × 1e-6 = 0.00001 · 1000 × 1.25e-6 = 0.00125 · 10 × 5e-6 = 0.00005
+    "ttl-unknown-without-1h-rate": (
+        request("ttl-unknown-without-1h-rate", "test.haiku", tokens=(10, 0, 1000, None, 10)),
+        "test.haiku|*|in_region|standard|0|2024-01-01",
+        ("0.00001", "0", "0.00125", "0.00005", "0.00131", "0"),
+    ),
+    # A warning about a field that is not a count (here latency) does not hold back the price. 1000 × 3e-6
+    "warning-not-about-tokens": (
+        request(
+            "warning-not-about-tokens",
+            tokens=(1000, 0, 0, 0, 0),
+            warnings=["output.outputBodyJson.metrics.latencyMs:wrong_type"],
+        ),
+        SONNET_KEY,
+        ("0.003", "0", "0", "0", "0.003", "0"),
+    ),
     # A failed call is not billed: zero, not null.
     "failed-call": (
         request("failed-call", status="error"),
@@ -172,6 +198,19 @@ UNPRICED = {
         "unpriced_model",
     ),
     "no-input-count": (request("no-input-count", tokens=(None, 0, 0, 0, 10)), "missing_tokens"),
+    # Sonnet bills output: an unknown output count is never $0 of output.
+    "no-output-count": (request("no-output-count", tokens=(10, 0, 0, 0, None)), "missing_tokens"),
+    "cache-read-unreadable": (request("cache-read-unreadable", tokens=(10, None, 0, 0, 10)), "missing_tokens"),
+    "cache-write-unreadable": (request("cache-write-unreadable", tokens=(10, 0, None, None, 10)), "missing_tokens"),
+    # Counts a parse would flag, arriving unflagged (a stored row, another producer): never priced.
+    "negative-output": (request("negative-output", tokens=(10, 0, 0, 0, -5)), "invalid_tokens"),
+    "input-1e12": (request("input-1e12", tokens=(10**12, 0, 0, 0, 1)), "invalid_tokens"),
+    "output-5e18": (request("output-5e18", tokens=(1, 0, 0, 0, 5 * 10**18)), "invalid_tokens"),
+    "flagged-out-of-range": (
+        request("flagged-out-of-range", tokens=(None, 0, 0, 0, 1), warnings=["input.inputTokenCount:out_of_range"]),
+        "invalid_tokens",
+    ),
+    "ttl-unknown": (request("ttl-unknown", tokens=(10, 0, 1000, None, 10)), "cache_ttl_unknown"),
     "cache-write-without-rate": (
         request("cache-write-without-rate", "test.nova-micro", tokens=(10, 0, 100, 0, 10)),
         "missing_rate",
@@ -252,6 +291,7 @@ def test_a_million_single_token_requests_sum_exactly(spark, catalog):
         F.lit(1).cast("long").alias("input_tokens"),
         *(F.lit(0).cast("long").alias(c) for c in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")),
         F.lit(0).cast("long").alias("output_tokens"),
+        F.lit(None).cast("array<string>").alias("parse_warnings"),
     )
     totals = (
         price_invocations(requests, catalog)

@@ -108,6 +108,40 @@ def test_fetch_profiles_asks_each_region_once():
     assert set(profiles_from_summaries(fetched)) == {arn("use1"), arn("euw1", "eu-west-1")}
 
 
+def three_regions_one_denied() -> tuple[dict[str, object], list[Stubber]]:
+    """Clients of us-east-1 and us-west-2 with one profile each, and of eu-west-1 denied."""
+    clients = {region: bedrock(region) for region in ("us-east-1", "eu-west-1", "us-west-2")}
+    stubs = [Stubber(client) for client in clients.values()]
+    stubs[0].add_response("list_inference_profiles", {"inferenceProfileSummaries": [summary("use1", ["us-east-1"])]})
+    stubs[1].add_client_error("list_inference_profiles", "AccessDeniedException", http_status_code=403)
+    stubs[2].add_response(
+        "list_inference_profiles", {"inferenceProfileSummaries": [summary("usw2", ["us-west-2"], home="us-west-2")]}
+    )
+    return clients, stubs
+
+
+def test_one_failing_region_is_reported_and_the_others_still_resolve():
+    clients, stubs = three_regions_one_denied()
+    failures: dict[str, ProfileError] = {}
+    with stubs[0], stubs[1], stubs[2]:
+        fetched = fetch_profiles(list(clients), clients.__getitem__, failed=failures.__setitem__)
+    assert set(profiles_from_summaries(fetched)) == {arn("use1"), arn("usw2", "us-west-2")}
+    assert list(failures) == ["eu-west-1"]
+    assert "in eu-west-1: access denied" in str(failures["eu-west-1"])
+
+
+def test_cli_fetch_writes_the_regions_that_worked_and_exits_1(tmp_path, monkeypatch, capsys):
+    clients, stubs = three_regions_one_denied()
+    monkeypatch.setattr(profiles_command, "bedrock_clients", lambda aws_profile: clients.__getitem__)
+    out = tmp_path / "profiles.json"
+    with stubs[0], stubs[1], stubs[2]:
+        assert main(["profiles", "fetch", "--regions", "us-east-1,eu-west-1,us-west-2", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "in eu-west-1: access denied" in captured.err
+    assert "wrote 2 application inference profiles from us-east-1, us-west-2" in captured.out
+    assert set(load_profile_file(out)) == {arn("use1"), arn("usw2", "us-west-2")}
+
+
 def test_access_denied_names_the_region_and_the_permission():
     client = bedrock("us-west-2")
     with Stubber(client) as stub:

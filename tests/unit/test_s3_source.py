@@ -6,7 +6,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import boto3
 import pytest
@@ -16,7 +18,15 @@ from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
 from bedrock_costs.discover import LogObject, discover_local, parse_log_key
-from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, parse_s3_uri, read_tails
+from bedrock_costs.s3_source import (
+    SourceError,
+    download_objects,
+    list_log_objects,
+    object_reader,
+    parse_s3_uri,
+    read_object,
+    read_tails,
+)
 
 BUCKET = "bcr-test-logs"
 URI = f"s3://{BUCKET}/team"
@@ -52,6 +62,8 @@ NOISE = [
     f"team/AWSLogs/{ACCOUNT_A}/CloudTrail/us-east-1/2025/03/01/{ACCOUNT_A}_CloudTrail_us-east-1.json.gz",
     log_key(ACCOUNT_A, "us-east-1", hour(1, 10), prefix="other/"),
 ]
+# Laid out like a log batch, but month 13 is no delivery hour: reported and skipped, never fatal.
+STRAY = f"team/AWSLogs/{ACCOUNT_A}/BedrockModelInvocationLogs/us-east-1/2025/13/01/00/x.json.gz"
 
 
 def batch(key: str) -> bytes:
@@ -92,7 +104,7 @@ def endpoint():
     url = f"http://{host}:{port}"
     client = s3_client(url)
     client.create_bucket(Bucket=BUCKET)
-    for key in ALL_LOGS + NOISE:
+    for key in [*ALL_LOGS, *NOISE, STRAY]:
         client.put_object(Bucket=BUCKET, Key=key, Body=b"" if "permission-check" in key else batch(key))
     yield url
     server.stop()
@@ -136,6 +148,23 @@ def test_open_ended_windows(s3):
     assert [obj.path for obj in until_only] == paths([BEFORE, *(k for k in IN_WINDOW if "/03/01/" in k)])
 
 
+@pytest.mark.parametrize("since", [None, date(2025, 12, 1)], ids=["no-window", "window-reaching-month-13"])
+def test_a_key_that_is_not_a_delivery_hour_is_reported_and_skipped(s3, since):
+    skipped: list[tuple[str, str]] = []
+    found = list_log_objects(s3, URI, since=since, skipped=lambda path, why: skipped.append((path, why)))
+    assert [obj.path for obj in found] == ([] if since else paths(ALL_LOGS))
+    assert skipped == [
+        (f"s3://{BUCKET}/{STRAY}", "delivery folder 2025/13/01/00 is not a UTC date and hour (month must be in 1..12)")
+    ]
+
+
+def test_a_uri_naming_an_object_is_refused(s3):
+    s3.put_object(Bucket=BUCKET, Key="exports/logs.tar.gz", Body=b"not a prefix")
+    with pytest.raises(SourceError, match=r"is an object, not a prefix"):
+        list_log_objects(s3, f"s3://{BUCKET}/exports/logs.tar.gz")
+    assert list_log_objects(s3, f"s3://{BUCKET}/exports/") == []
+
+
 def test_a_bucket_without_logs_gives_an_empty_list(s3):
     assert list_log_objects(s3, f"s3://{BUCKET}/nothing-here", SINCE, UNTIL) == []
 
@@ -154,33 +183,81 @@ def test_tails_are_the_gzip_trailers(s3):
         assert int.from_bytes(tails[obj.path][4:], "little") == len(gzip.decompress(data))
 
 
-def test_download_mirrors_keys_skips_cached_files_and_leaves_no_partials(s3, tmp_path):
+def test_download_mirrors_bucket_and_key_and_leaves_no_partials(s3, tmp_path):
     found = list_log_objects(s3, URI, SINCE, UNTIL)
     progress: list[tuple[int, int]] = []
     local = download_objects(s3, found, tmp_path, progress=lambda done, total: progress.append((done, total)))
 
     assert progress == [(n, len(found)) for n in range(1, len(found) + 1)]
-    assert [obj.path for obj in local] == [str(tmp_path / obj.path.removeprefix(f"s3://{BUCKET}/")) for obj in found]
+    assert [obj.path for obj in local] == [str(tmp_path / obj.path.removeprefix("s3://")) for obj in found]
     for remote, cached in zip(found, local, strict=True):
-        assert (cached.size, cached.account_id, cached.region, cached.delivery_hour) == (
+        assert (cached.size, cached.account_id, cached.region, cached.delivery_hour, cached.etag) == (
             remote.size,
             remote.account_id,
             remote.region,
             remote.delivery_hour,
+            remote.etag,
         )
-        assert (tmp_path / cached.path).read_bytes() == batch(remote.path.removeprefix(f"s3://{BUCKET}/"))
-    assert sorted(discover_local(tmp_path, SINCE, UNTIL)) == sorted(local)
+        assert Path(cached.path).read_bytes() == batch(remote.path.removeprefix(f"s3://{BUCKET}/"))
+        assert Path(cached.path).with_name(f".{Path(cached.path).name}.etag").read_text() == remote.etag
+    assert sorted(discover_local(tmp_path / BUCKET, SINCE, UNTIL)) == sorted(local)
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".part")]
 
+
+def test_a_cached_copy_is_trusted_only_with_its_size_and_etag(s3, tmp_path):
+    found = list_log_objects(s3, URI, SINCE, UNTIL)
+    assert all(obj.etag for obj in found)
+    local = download_objects(s3, found, tmp_path)
     gets = recorded(s3, "GetObject")
     assert download_objects(s3, found, tmp_path) == local
     assert gets == []
 
-    damaged = tmp_path / local[0].path
-    damaged.write_bytes(damaged.read_bytes()[:-8])
-    download_objects(s3, found, tmp_path)
-    assert [call["Key"] for call in gets] == [found[0].path.removeprefix(f"s3://{BUCKET}/")]
-    assert damaged.stat().st_size == found[0].size
+    truncated, unstamped, rewritten = (Path(obj.path) for obj in local[:3])
+    truncated.write_bytes(truncated.read_bytes()[:-8])
+    unstamped.with_name(f".{unstamped.name}.etag").unlink()
+    # Same size, other bytes: a size check alone would keep the stale copy.
+    rewritten_key = found[2].path.removeprefix(f"s3://{BUCKET}/")
+    original = batch(rewritten_key)
+    s3.put_object(Bucket=BUCKET, Key=rewritten_key, Body=original[:-9] + bytes([original[-9] ^ 1]) + original[-8:])
+    try:
+        relisted = list_log_objects(s3, URI, SINCE, UNTIL)
+        assert relisted[2].size == found[2].size and relisted[2].etag != found[2].etag
+        download_objects(s3, relisted, tmp_path)
+        assert sorted(call["Key"] for call in gets) == sorted(
+            obj.path.removeprefix(f"s3://{BUCKET}/") for obj in found[:3]
+        )
+        assert all(call.get("IfMatch") for call in gets)
+        assert rewritten.read_bytes() != original
+        assert truncated.stat().st_size == found[0].size
+    finally:
+        s3.put_object(Bucket=BUCKET, Key=rewritten_key, Body=original)
+
+
+def test_an_object_that_changed_after_the_listing_is_not_cached(s3, tmp_path):
+    (obj,) = list_log_objects(s3, URI, SINCE, SINCE)[:1]
+    stale = replace(obj, etag='"0123456789abcdef0123456789abcdef"')
+    with pytest.raises(SourceError, match="changed after it was listed"):
+        download_objects(s3, [stale], tmp_path)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_the_same_key_in_two_buckets_is_cached_twice(tmp_path):
+    client = s3_client()
+    key = IN_WINDOW[0]
+    objects = [parse_log_key(f"s3://{bucket}/{key}", 3) for bucket in ("bucket-a", "bucket-b")]
+    objects = [replace(obj, etag=f'"{obj.path[5:13]}"') for obj in objects]
+    local = []
+    for obj, body in zip(objects, (b"aaa", b"bbb"), strict=True):
+        bucket = obj.path.split("/")[2]
+        with Stubber(client) as stub:
+            stub.add_response(
+                "get_object",
+                {"Body": StreamingBody(io.BytesIO(body), 3), "ContentLength": 3},
+                {"Bucket": bucket, "Key": key, "IfMatch": f'"{bucket}"'},
+            )
+            local += download_objects(client, [obj], tmp_path)
+    assert [Path(obj.path).read_bytes() for obj in local] == [b"aaa", b"bbb"]
+    assert local[0].path != local[1].path
 
 
 def test_a_dropped_connection_leaves_no_file(tmp_path):
@@ -204,6 +281,18 @@ def test_a_key_leading_outside_the_cache_is_refused(tmp_path):
 
 
 # --- errors ---------------------------------------------------------------------------------------------------
+
+
+def test_whole_objects_of_the_log_bucket_only(s3):
+    key = IN_WINDOW[0]
+    gets = recorded(s3, "GetObject")
+    read = object_reader(s3, BUCKET)
+    assert read(f"s3://{BUCKET}/{key}") == batch(key)
+    assert read(f"s3://{BUCKET}/team/no-such-key") is None
+    assert read(f"s3://another-bucket/{key}") is None
+    assert [call["Bucket"] for call in gets] == [BUCKET, BUCKET]
+    with pytest.raises(SourceError, match="the object is gone"):
+        read_object(s3, f"s3://{BUCKET}/team/no-such-key")
 
 
 def test_missing_bucket(s3):

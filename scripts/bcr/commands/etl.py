@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -18,8 +19,8 @@ from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError, PriceRow, load_
 from bedrock_costs.discover import LogObject, discover_local
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, ResolvedProfile, load_profile_file
-from bedrock_costs.read import read_local_tails
-from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, parse_s3_uri
+from bedrock_costs.read import ObjectReader, local_object_reader, read_local_object, read_local_tails
+from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, object_reader, parse_s3_uri
 from bedrock_costs.tags import parse_tag_aliases
 
 DEFAULT_CACHE = Path.home() / ".cache" / "bcr" / "s3"
@@ -66,7 +67,9 @@ def load_pricing(path: Path) -> list[PriceRow]:
     try:
         return load_catalog(path)
     except CatalogError as exc:
-        raise UsageError(f"--pricing: {exc}") from exc
+        raise UsageError(f"--pricing: {exc}; `bcr pricing check --catalog {path}` lists every problem") from exc
+    except OSError as exc:
+        raise UsageError(f"--pricing: {path}: {exc.strerror}") from exc
 
 
 def load_inputs(args: argparse.Namespace) -> tuple[list[PriceRow], dict[str, ResolvedProfile], dict[str, Any]]:
@@ -92,11 +95,13 @@ def fetch_s3_logs(uri: str, cache: Path, since: date | None, until: date | None)
     try:
         parse_s3_uri(uri)
         client = _s3_client()
-        objects = list_log_objects(client, uri, since, until)
+        objects = list_log_objects(client, uri, since, until, skipped=report_skipped)
         print(f"[etl] {len(objects)} log objects in {uri}; syncing to {cache}", file=sys.stderr)
         return download_objects(client, objects, cache, progress=_download_progress)
     except (ValueError, SourceError) as exc:
         raise UsageError(f"--logs: {exc}") from exc
+    except OSError as exc:
+        raise UsageError(f"--cache {cache}: cannot write there ({exc.strerror})") from exc
 
 
 def _download_progress(done: int, total: int) -> None:
@@ -104,13 +109,37 @@ def _download_progress(done: int, total: int) -> None:
         print(f"[etl] downloaded {done}/{total}", file=sys.stderr)
 
 
+def report_skipped(path: str, why: str) -> None:
+    print(f"[etl] skipped {path}: {why}", file=sys.stderr)
+
+
 def find_objects(logs: str, cache: Path, since: date | None, until: date | None) -> list[LogObject]:
     if logs.startswith("s3://"):
         return fetch_s3_logs(logs, cache, since, until)
     try:
-        return discover_local(logs, since, until)
-    except FileNotFoundError as exc:
+        return discover_local(logs, since, until, skipped=report_skipped)
+    except (FileNotFoundError, NotADirectoryError) as exc:
         raise UsageError(f"--logs: {exc}") from exc
+
+
+def object_reader_for(logs: str) -> ObjectReader:
+    """Whole objects for the run: local files (logs and their offloaded bodies under the same folder), or,
+    for S3 logs, the mirrored log objects locally and offloaded bodies from the log bucket itself.
+    """
+    if not logs.startswith("s3://"):
+        return local_object_reader(logs)
+    from_bucket = object_reader(_s3_client(), parse_s3_uri(logs)[0])
+    return lambda path: from_bucket(path) if path.startswith("s3://") else read_local_object(path)
+
+
+def _check_writable(folder: Path) -> None:
+    """Create the output folder and prove a file can be written there, before Spark fails less clearly."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out {folder}: cannot write there ({exc.strerror})") from exc
 
 
 def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
@@ -126,6 +155,7 @@ def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
     objects = find_objects(logs, getattr(args, "cache", DEFAULT_CACHE), since, until)
     if not objects:
         print(f"[etl] no Bedrock log objects found under {logs}", file=sys.stderr)
+    _check_writable(Path(out))
     from bedrock_costs.spark import local_session  # start the JVM only once inputs are valid
 
     start = time.perf_counter()
@@ -146,6 +176,7 @@ def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
         profiles,
         read_local_tails,
         progress=lambda stage: print(f"[etl] {stage}", file=sys.stderr),
+        read_object=object_reader_for(logs),
     )
     print_run(summary, settings.out)
     return summary

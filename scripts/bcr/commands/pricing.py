@@ -21,11 +21,10 @@ from bedrock_costs.catalog import (
     SCOPES,
     CatalogError,
     PriceRow,
-    check_catalog,
     find_price,
     format_catalog,
     load_catalog,
-    parse_catalog,
+    read_catalog,
 )
 from bedrock_costs.discover import discover_local
 from bedrock_costs.models import resolve_model
@@ -59,11 +58,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: Path) -> list[PriceRow]:
-    """Parse the catalog; a missing file is a usage error (exit 2), a malformed one raises CatalogError."""
+    """Read and check the catalog; an unreadable file is a usage error (exit 2), a faulty one raises CatalogError."""
     try:
         return load_catalog(path)
     except FileNotFoundError as exc:
         raise UsageError(f"catalog {path} does not exist") from exc
+    except OSError as exc:
+        raise UsageError(f"catalog {path}: {exc.strerror}") from exc
 
 
 def _report(path: Path, problems: list[str]) -> int:
@@ -88,9 +89,6 @@ def _with_catalog(action: Callable[[argparse.Namespace, list[PriceRow]], int]) -
 
 @_with_catalog
 def run_check(args: argparse.Namespace, rows: list[PriceRow]) -> int:
-    problems = check_catalog(rows)
-    if problems:
-        return _report(args.catalog, problems)
     regions = {row.region for row in rows} - {ANY_REGION}
     print(
         f"{args.catalog}: ok, {len(rows)} rows, {len({row.model_id for row in rows})} models, "
@@ -118,10 +116,11 @@ def run_update(args: argparse.Namespace, rows: list[PriceRow]) -> int:
     if not args.write:
         return 0
     text = format_catalog(pricing_update.apply_plan(rows, plan))
-    problems = check_catalog(parse_catalog(text, origin=str(args.catalog)))
-    if problems:
-        print(f"not written: the updated catalog would have {len(problems)} problem(s)", file=sys.stderr)
-        print("\n".join(problems), file=sys.stderr)
+    try:
+        read_catalog(text.encode(), origin=str(args.catalog))
+    except CatalogError as exc:
+        print(f"not written: the updated catalog would have {len(exc.problems)} problem(s)", file=sys.stderr)
+        print("\n".join(exc.problems), file=sys.stderr)
         return 1
     args.catalog.write_text(text, encoding="utf-8")
     print(f"wrote {args.catalog}: {len(plan.new_models) + len(plan.new_keys) + len(plan.changed)} new row(s)")
@@ -135,8 +134,8 @@ def _log_requests(root: Path, profiles: Mapping[str, ResolvedProfile]) -> Counte
     """
     try:
         objects = discover_local(root)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from exc
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise UsageError(f"--logs: {exc}") from exc
     seen: Counter[tuple[str | None, str, str, date]] = Counter()
     for obj in objects:
         try:

@@ -60,10 +60,17 @@ def bedrock_clients(aws_profile: str | None) -> Callable[[str], Any]:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    """Write the profiles of every region that could be listed; exit 1 if any region could not."""
     regions = _parse_regions(args.regions)
     clients = bedrock_clients(args.aws_profile)
+    failures: dict[str, ProfileError] = {}
+    summaries = fetch_profiles(regions, clients, failed=failures.__setitem__)
+    for exc in failures.values():
+        print(f"bcr profiles: {exc}", file=sys.stderr)
+    listed = [region for region in regions if region not in failures]
+    if not listed:
+        return 1
     try:
-        summaries = fetch_profiles(regions, clients)
         resolved = profiles_from_summaries(summaries)
     except ProfileError as exc:
         print(f"bcr profiles: {exc}", file=sys.stderr)
@@ -72,8 +79,8 @@ def _fetch(args: argparse.Namespace) -> int:
         write_profile_file(summaries, args.out)
     except OSError as exc:
         raise UsageError(f"--out {args.out}: {exc.strerror}") from exc
-    print(f"wrote {len(resolved)} application inference profiles from {', '.join(regions)} to {args.out}")
-    return 0
+    print(f"wrote {len(resolved)} application inference profiles from {', '.join(listed)} to {args.out}")
+    return 1 if failures else 0
 
 
 def _show(args: argparse.Namespace) -> int:
