@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bcr.commands import demo, etl, generate, pricing, profiles
+from bcr.commands import demo, etl, generate, pricing, profiles, report
 from bcr.errors import UsageError
 
 
@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bcr", description="Bedrock Cost Reporting: who spent what on Amazon Bedrock, priced per request."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (demo, etl, generate, pricing, profiles):
+    for module in (demo, etl, generate, pricing, profiles, report):
         module.register(sub)
     return parser
 

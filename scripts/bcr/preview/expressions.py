@@ -84,15 +84,15 @@ class ExpressionError(ValueError):
 # --- the function catalogue --------------------------------------------------------------------------
 
 
-def _names(text: str) -> frozenset[str]:
+def name_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-AGGREGATES = _names(
+AGGREGATES = name_set(
     "sum avg count distinct_count min max median percentile percentileCont percentileDisc stdev stdevp "
     "var varp sumIf avgIf countIf distinct_countIf minIf maxIf medianIf stdevIf stdevpIf varIf varpIf"
 )
-WINDOWS = _names(
+WINDOWS = name_set(
     "sumOver avgOver countOver minOver maxOver distinctCountOver stdevOver stdevpOver varOver varpOver "
     "percentOfTotal runningSum runningAvg runningCount runningMin runningMax rank denseRank "
     "percentileRank lag lead difference percentDifference periodOverPeriodDifference "
@@ -100,7 +100,7 @@ WINDOWS = _names(
     "periodToDateCount periodToDateMin periodToDateMax windowSum windowAvg windowCount windowMin "
     "windowMax firstValue lastValue"
 )
-SCALARS = _names(
+SCALARS = name_set(
     "ifelse coalesce isNull isNotNull nullIf concat toString toLower toUpper trim ltrim rtrim left right "
     "substring strlen replace split locate contains startsWith endsWith in notIn abs ceil floor round "
     "sqrt exp ln log mod parseInt parseDecimal parseDate parseJson intToDecimal decimalToInt now "
