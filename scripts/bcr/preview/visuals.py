@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bcr.preview.definitions import DefinitionError
-from bcr.preview.expressions import Call, Expr, ExpressionError, is_aggregated
+from bcr.preview.expressions import Call, Expr, ExpressionError, is_aggregated, parse
+from bcr.preview.expressions import fields as expression_fields
 from bcr.preview.fields import DatasetFields, column_of
 from bcr.preview.plan import GRANULARITIES, CubeRegistry, VisualCompiler, finer
 from bcr.preview.sql import UnsupportedError
@@ -175,12 +176,31 @@ class _Visual:
                 )
                 found.append(identifier)
         if not found:
-            raise DefinitionError(f"visual {self.id} (sheet {self.sheet_id}): no field names a dataset column")
+            found = self._dataset_of_expressions(wells)
         if len(set(found)) > 1:
             raise DefinitionError(
                 f"visual {self.id} (sheet {self.sheet_id}): fields from several datasets {sorted(set(found))}"
             )
         return found[0]
+
+    def _dataset_of_expressions(self, wells: dict[str, list[dict[str, Any]]]) -> list[str]:
+        """Only calculated measure fields: the one dataset where every field they name exists."""
+        names: set[str] = set()
+        for _, kind, body in self.fields(wells):
+            if kind == "CalculatedMeasureField":
+                field_id = str(body.get("FieldId"))
+                names |= self.guard(field_id, lambda b=body: expression_fields(parse(str(b.get("Expression", "")))))
+        fits = [
+            identifier
+            for identifier, fields in self.ctx.datasets.items()
+            if all(n in fields.view.columns or fields.is_calculated(n) for n in names)
+        ]
+        if len(fits) != 1:
+            raise DefinitionError(
+                f"visual {self.id} (sheet {self.sheet_id}): its calculated fields name {sorted(names)}, found in "
+                f"{len(fits)} datasets ({', '.join(fits) or 'none'}): cannot tell which dataset it shows"
+            )
+        return fits
 
     def date_grain(self, dataset: str, wells: dict[str, list[dict[str, Any]]], filters: list[Any]) -> str:
         grain = "DAY"
