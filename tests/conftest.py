@@ -71,7 +71,6 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, spark) -> DemoRun:
     """`bcr demo` as a newcomer runs it (default size), rendering the fixture dashboard at the end."""
     from bcr.cli import main
 
-        return DemoRun(
     folder = tmp_path_factory.mktemp("demo") / "bcr-demo"
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
