@@ -213,6 +213,20 @@ def test_unsupported_visuals_and_functions_become_labelled_placeholders(
     assert "sankey-flows" in page_data(out)["sheets"][0]["visuals"]  # listed, so drawn, never dropped
 
 
+def test_a_dataset_whose_table_is_not_there_yet_shows_placeholders(
+    demo_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def change(body: dict[str, Any]) -> None:
+        body["PhysicalTableMap"]["bcr-rejected-records"]["RelationalTable"]["Name"] = "dq_results"
+
+    folder = edited(tmp_path, change, Path("datasets") / "rejected_records.json")
+    out = tmp_path / "r.html"
+    assert report(demo_run.tables, folder, out) == 0
+    printed = capsys.readouterr().out
+    assert "1 placeholders" in printed and "table 'dq_results' has no Parquet folder" in printed
+    assert page_data(out)["visuals"]["bar-rejected"]["type"] == "placeholder"
+
+
 def test_hostile_text_cannot_leave_the_data_block() -> None:
     hostile = {"tenant": "</script><script>alert(1)</script><!--", "line": "a\u2028b"}
     embedded = embed_json(hostile)

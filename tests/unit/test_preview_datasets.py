@@ -113,11 +113,6 @@ def test_custom_sql_runs_with_athena_qualifiers_stripped(tables: Path) -> None:
     [
         (relational(("tenant_id", "STRING")), None, "input column 'tenant_id' is not in daily_costs"),
         (
-            {"RelationalTable": {"DataSourceArn": SOURCE, "Name": "costs", "InputColumns": []}},
-            None,
-            "table 'costs' has no Parquet folder",
-        ),
-        (
             {"CustomSql": {"DataSourceArn": SOURCE, "Name": "q", "SqlQuery": "SELECT nope FROM daily_costs"}},
             None,
             "CustomSql 'q'",
@@ -152,6 +147,21 @@ def test_dataset_errors_name_the_dataset_the_step_and_the_column(
     with pytest.raises(DefinitionError, match="dataset daily") as error:
         rows(tables, dataset(physical, transforms))
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "physical",
+    [
+        {"RelationalTable": {"DataSourceArn": SOURCE, "Name": "dq_results", "InputColumns": []}},
+        {"CustomSql": {"DataSourceArn": SOURCE, "Name": "q", "SqlQuery": "SELECT * FROM ${Database}.dq_results"}},
+    ],
+)
+def test_a_table_not_written_yet_leaves_the_dataset_unavailable_with_the_reason(
+    tables: Path, physical: dict[str, Any]
+) -> None:
+    con, found = connect(tables)
+    view = build_views(con, found, {"daily": dataset(physical)}, NOW)["daily"]
+    assert view.missing and "dq_results" in view.missing and "tables found: daily_costs" in view.missing
 
 
 def write(folder: Path, name: str, body: Any) -> None:

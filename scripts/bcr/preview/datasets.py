@@ -40,12 +40,17 @@ _INPUT_TYPES = {
 }
 
 
+class MissingTableError(DefinitionError):
+    """A dataset reads a table the tables folder does not have (yet): its visuals become placeholders."""
+
+
 @dataclass(frozen=True)
 class DatasetView:
     identifier: str
     label: str
     view: str
     columns: dict[str, str]  # column → DuckDB type
+    missing: str | None = None  # why the dataset could not be read, when its table is absent
 
 
 def connect(tables: Path) -> tuple[duckdb.DuckDBPyConnection, dict[str, Path]]:
@@ -73,6 +78,8 @@ def describe(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, str]:
 
 def strip_qualifiers(sql: str, tables: list[str]) -> str:
     """``"db"."invocations"``, ``AwsDataCatalog.${Database}.invocations`` … → ``"invocations"``."""
+    placeholder = r'(?:AwsDataCatalog\s*\.\s*)?"?(?:\$\{[^}]*\}|\{\{[^}]*\}\})"?\s*\.\s*'
+    sql = re.sub(placeholder, "", sql)  # a database given as a placeholder qualifies any table
     qualifier = r'(?:"[^"]+"|`[^`]+`|[\w${}\-]+)'
     for table in sorted(tables, key=len, reverse=True):
         name = re.escape(table)
@@ -92,8 +99,19 @@ class _Builder:
     def bind(self, where: str, query: str) -> dict[str, str]:
         try:
             return describe(self.con, query)
+        except duckdb.CatalogException as exc:
+            table = re.search(r"Table with name (\S+) does not exist", str(exc))
+            if table is None:
+                raise self.fail(where, str(exc).splitlines()[0]) from exc
+            raise self.missing(where, table.group(1)) from exc
         except duckdb.Error as exc:
             raise self.fail(where, str(exc).splitlines()[0]) from exc
+
+    def missing(self, where: str, table: str) -> MissingTableError:
+        found = ", ".join(self.tables) or "none"
+        return MissingTableError(
+            f"dataset {self.dataset.label}: {where}: table {table!r} has no Parquet folder (tables found: {found})"
+        )
 
     def physical(self, table_id: str) -> tuple[str, dict[str, str]]:
         tables = self.dataset.body.get("PhysicalTableMap") or {}
@@ -112,7 +130,7 @@ class _Builder:
         name = str(table.get("Name", ""))
         matches = [t for t in self.tables if t.lower() == name.lower()]
         if not matches:
-            raise self.fail(where, f"table {name!r} has no Parquet folder (tables found: {', '.join(self.tables)})")
+            raise self.missing(where, name)
         source = quote(matches[0])
         available = self.bind(where, f"SELECT * FROM {source}")
         return self._typed(where, f"SELECT * FROM {source}", available, table.get("InputColumns") or [], name)
@@ -246,10 +264,14 @@ def build_views(
     datasets: dict[str, DatasetFile],
     now: str,
 ) -> dict[str, DatasetView]:
-    """One DuckDB view per dataset identifier."""
+    """One DuckDB view per dataset identifier; a dataset whose table is absent is kept with the reason."""
     views: dict[str, DatasetView] = {}
     for number, (identifier, dataset) in enumerate(sorted(datasets.items())):
-        query, columns = _Builder(con, tables, dataset, now).build()
+        try:
+            query, columns = _Builder(con, tables, dataset, now).build()
+        except MissingTableError as exc:
+            views[identifier] = DatasetView(identifier, dataset.label, "", {}, missing=str(exc))
+            continue
         view = f"dataset_{number}"
         con.execute(f"CREATE VIEW {view} AS {query}")
         views[identifier] = DatasetView(identifier, dataset.label, view, columns)

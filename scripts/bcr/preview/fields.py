@@ -9,6 +9,7 @@ from typing import Any
 from bcr.preview.datasets import DatasetView
 from bcr.preview.definitions import DefinitionError
 from bcr.preview.expressions import Expr, ExpressionError, Field, fields, parse, replace_fields
+from bcr.preview.sql import UnsupportedError
 
 
 @dataclass
@@ -68,4 +69,7 @@ def column_of(reference: dict[str, Any] | None, datasets: dict[str, DatasetField
         raise ExpressionError(
             f"DataSetIdentifier {identifier!r} is not declared (declared: {', '.join(sorted(datasets))})"
         )
+    missing = datasets[identifier].view.missing
+    if missing:
+        raise UnsupportedError(missing)
     return identifier, str(reference["ColumnName"])

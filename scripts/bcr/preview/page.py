@@ -29,6 +29,7 @@ _FILTER_KINDS = {
     "RelativeDatesFilter": "relativeDates",
     "TimeEqualityFilter": "timeEquality",
 }
+_TIME_FILTERS = {"timeRange", "relativeDates", "timeEquality"}
 _CONTROL_DEFAULTS = {  # DefaultFilterControlConfiguration.ControlOptions key → control kind
     "DefaultDropdownOptions": "Dropdown",
     "DefaultListOptions": "List",
@@ -171,11 +172,7 @@ def _filter_config(kind: str, body: dict[str, Any], rolling: Any) -> dict[str, A
         )
     elif kind == "timeEquality":
         config.update(value=iso(body.get("Value")) or rolling(body.get("RollingDate")), param=body.get("ParameterName"))
-    config["gran"] = body.get("TimeGranularity") or (
-        body.get("MinimumGranularity") if kind == "relativeDates" else None
-    )
-    if kind in {"timeRange", "relativeDates", "timeEquality"}:
-        config["gran"] = body.get("TimeGranularity", "DAY")
+    config["gran"] = body.get("TimeGranularity", "DAY") if kind in _TIME_FILTERS else None
     return config
 
 
@@ -214,7 +211,10 @@ def compile_filters(
                     )
                     continue
                 config = _filter_config(kind, body, rolling)
-            except (ExpressionError, UnsupportedError, duckdb.Error) as exc:
+            except UnsupportedError as exc:
+                warnings.append(f"filter {filter_id}: not applied, {exc}")
+                continue
+            except (ExpressionError, duckdb.Error) as exc:
                 raise DefinitionError(f"filter {filter_id} (filter group {group_id}): {exc}") from exc
             for name in (
                 config.get("param"),
@@ -234,7 +234,7 @@ def compile_filters(
                     cross=group.get("CrossDataset") == "ALL_DATASETS",
                     scope=group.get("ScopeConfiguration") or {},
                     config=config,
-                    time_granularity=config["gran"] if kind in {"timeRange", "relativeDates", "timeEquality"} else None,
+                    time_granularity=config["gran"],
                     default_control=body.get("DefaultFilterControlConfiguration"),
                 )
             )
@@ -298,7 +298,12 @@ def compile_controls(
             control["multi"] = body.get("Type", "SINGLE_SELECT") == "MULTI_SELECT"
             selectable = body.get("SelectableValues") or {}
             if "LinkToDataSetColumn" in selectable:
-                identifier, column = column_of(selectable["LinkToDataSetColumn"], ctx.datasets)
+                try:
+                    identifier, column = column_of(selectable["LinkToDataSetColumn"], ctx.datasets)
+                except UnsupportedError as exc:
+                    control["disabled"] = str(exc)
+                    controls.append(control)
+                    continue
                 fields = ctx.datasets[identifier]
                 control["values"] = distinct_values(con, fields, fields.resolve(column), now_sql)
             else:
