@@ -159,7 +159,16 @@ def test_kpis_and_chart_totals_equal_independent_queries(opened: Opened, demo_ru
         t, "SELECT sum(request_count) FROM {daily_costs} WHERE pricing_status NOT IN ('priced', 'not_billed')"
     )
     total_spend = query(t, "SELECT sum(total_cost) FROM {daily_costs}")
-    assert sum(opened.result("bar-spend-by-model")["totals"]) == approx(total_spend)
+    by_model = opened.result("bar-spend-by-model")
+    assert sum(by_model["totals"]) == approx(total_spend)
+    # ItemsLimit 8 with OtherCategories INCLUDE, sorted by spend descending: the top 8, then "Other".
+    assert len(by_model["categories"]) == 9 and by_model["categories"][-1] == "Other"
+    assert by_model["values"][0][:8] == sorted(by_model["values"][0][:8], reverse=True)
+    assert by_model["values"][0][0] == approx(
+        query(t, "SELECT max(s) FROM (SELECT sum(total_cost) AS s FROM {daily_costs} GROUP BY model_id)")
+    )
+    forecast = opened.result("line-daily-spend")["forecast"]
+    assert len(forecast) == 7 and min(forecast) >= 0  # PeriodsForward and LowerBoundary of the definition
     table = opened.result("table-top-applications")
     assert table["totals"][2] == approx(total_spend)
 

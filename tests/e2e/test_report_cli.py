@@ -202,11 +202,13 @@ def test_unsupported_visuals_and_functions_become_labelled_placeholders(
         sheet["Visuals"].append({"SankeyDiagramVisual": {"VisualId": "sankey-flows"}})
         wells = visual(body, "kpi-spend")["ChartConfiguration"]["FieldWells"]
         wells["Values"] = [{"CalculatedMeasureField": {"FieldId": "spend", "Expression": "median({total_cost})"}}]
+        visual(body, "bar-team")["ChartConfiguration"]["ReferenceLines"] = [{"Status": "ENABLED"}]
 
     out = tmp_path / "r.html"
     assert report(demo_run.tables, edited(tmp_path, change), out) == 0
     printed = capsys.readouterr().out
     assert "2 placeholders" in printed and "SankeyDiagramVisual" in printed and "median" in printed
+    assert "visual bar-team: reference lines not drawn" in printed  # said, not silently dropped
     visuals = page_data(out)["visuals"]
     assert visuals["sankey-flows"]["type"] == "placeholder"
     assert visuals["kpi-spend"]["type"] == "placeholder" and "median" in visuals["kpi-spend"]["reason"]

@@ -55,7 +55,6 @@ def iso(value: Any) -> str | None:
 @dataclass
 class FilterSpec:
     id: str
-    group: str
     kind: str
     column: tuple[str, str]
     cross: bool
@@ -228,7 +227,6 @@ def compile_filters(
             specs.append(
                 FilterSpec(
                     id=filter_id,
-                    group=group_id,
                     kind=kind,
                     column=column,
                     cross=group.get("CrossDataset") == "ALL_DATASETS",
@@ -389,8 +387,7 @@ def run_cubes(con: duckdb.DuckDBPyConnection, registry: CubeRegistry, views: dic
         for offset, key in enumerate(measures, start=len(dims)):
             columns[key] = [_json_value(row[offset]) for row in rows]
         cubes.append({"dataset": cube.dataset, "rows": len(rows), "columns": columns})
-    kinds = {key: registry.dim_kind[key] for key in dictionaries}
-    return {"cubes": cubes, "dictionaries": dictionaries, "kinds": kinds}
+    return {"cubes": cubes, "dictionaries": dictionaries}
 
 
 def latest_usage_date(tables: Path) -> str | None:
@@ -405,7 +402,11 @@ def build_page(definitions: Definitions, tables: Path, as_of: datetime) -> dict[
     con, found = connect(tables)
     views = build_views(con, found, definitions.datasets, now_sql)
     definition = definitions.dashboard.definition
-    warnings: list[str] = []
+    warnings: list[str] = [
+        f"dataset {dataset.label}: row-level security is not applied, every row is shown"
+        for dataset in definitions.datasets.values()
+        if dataset.body.get("RowLevelPermissionDataSet") or dataset.body.get("RowLevelPermissionTagConfiguration")
+    ]
     datasets = dataset_fields(definition, views)
     parameters = compile_parameters(definition, con, now_sql, warnings)
     filters = compile_filters(definition, datasets, con, now_sql, parameters, warnings)

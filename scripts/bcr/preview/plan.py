@@ -89,7 +89,6 @@ class CubeRegistry:
         self.con, self.datasets, self.now_sql = con, datasets, now_sql
         self.dims: dict[tuple[str, str], str] = {}
         self.dim_sql: dict[str, str] = {}
-        self.dim_kind: dict[str, str] = {}
         self.measures: dict[tuple[str, str], str] = {}
         self.measure_sql: dict[str, str] = {}
         self.cubes: list[Cube] = []
@@ -106,11 +105,11 @@ class CubeRegistry:
                 raise ExpressionError(str(exc).splitlines()[0]) from exc
         return self._types[key]
 
-    def dim(self, dataset: str, sql: str, kind: str) -> str:
+    def dim(self, dataset: str, sql: str) -> str:
         key = (dataset, sql)
         if key not in self.dims:
             name = f"d{len(self.dims)}"
-            self.dims[key], self.dim_sql[name], self.dim_kind[name] = name, sql, kind
+            self.dims[key], self.dim_sql[name] = name, sql
         return self.dims[key]
 
     def measure(self, dataset: str, sql: str) -> str:
@@ -166,7 +165,7 @@ class VisualCompiler:
             sql = f"strftime(date_trunc('{self.date_grain.lower()}', CAST({sql} AS TIMESTAMP)), '{ISO}')"
         elif kind == "date":
             sql = f"strftime(CAST({sql} AS TIMESTAMP), '{ISO}')"
-        key = self.registry.dim(self.dataset, sql, kind)
+        key = self.registry.dim(self.dataset, sql)
         if key not in self.grain:
             self.grain.append(key)
         return ["g", key]

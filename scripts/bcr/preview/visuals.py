@@ -157,9 +157,24 @@ class _Visual:
             return {"raw": wells["TableUnaggregatedFieldWells"].get("Values") or []}
         if key is not None:
             wells = wells.get(key) or {}
-        if (self.config.get("FieldWells") or {}).get("BarChartAggregatedFieldWells", {}).get("SmallMultiples"):
+        if wells.get("SmallMultiples"):
             self.ctx.warnings.append(f"visual {self.id}: small multiples are drawn as one chart")
         return {role: list(wells.get(name) or []) for role, name in roles.items()}
+
+    def note_what_is_not_drawn(self) -> None:
+        """Parts of the visual the page leaves out are said, never silently dropped."""
+        present = [
+            name
+            for name, value in (
+                ("conditional formatting", self.body.get("ConditionalFormatting")),
+                ("custom actions", self.body.get("Actions")),
+                ("reference lines", self.config.get("ReferenceLines")),
+                ("inline data bars and sparklines", self.config.get("TableInlineVisualizations")),
+            )
+            if value
+        ]
+        if present:
+            self.ctx.warnings.append(f"visual {self.id}: {', '.join(present)} not drawn")
 
     def fields(self, wells: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for role, items in wells.items():
@@ -330,6 +345,7 @@ class _Visual:
         spec.update(self.options(measures))
         spec["atoms"] = self.compiler.atoms
         spec["cube"] = self.compiler.finish()
+        self.note_what_is_not_drawn()
         return spec
 
     def options(self, measures: list[dict[str, Any]]) -> dict[str, Any]:
