@@ -1,35 +1,26 @@
-"""Everything around the visuals: parameters and their defaults, filter groups and their scope, sheet
-controls, layouts and text boxes; then the cubes are queried and the page description assembled."""
+"""The page description: sheets with their controls, layouts and text boxes, the compiled visuals, filters,
+parameters and cube data, assembled from the definition and the tables."""
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from bcr.preview.datasets import DatasetView, build_views, connect
+from bcr.preview.cubes import json_value, run_cubes
+from bcr.preview.datasets import build_views, connect
 from bcr.preview.definitions import DefinitionError, Definitions
-from bcr.preview.expressions import Expr, ExpressionError, is_aggregated, parse
+from bcr.preview.expressions import Expr
 from bcr.preview.fields import DatasetFields, column_of, dataset_fields
+from bcr.preview.filters import FilterSpec, compile_filters, compile_parameters
 from bcr.preview.plan import ISO, CubeRegistry
 from bcr.preview.sql import SqlTranslator, UnsupportedError, quote
 from bcr.preview.visuals import PageContext, compile_visual, format_spec
 
-_FILTER_KINDS = {
-    "CategoryFilter": "category",
-    "NumericRangeFilter": "numericRange",
-    "NumericEqualityFilter": "numericEquality",
-    "TimeRangeFilter": "timeRange",
-    "RelativeDatesFilter": "relativeDates",
-    "TimeEqualityFilter": "timeEquality",
-}
-_TIME_FILTERS = {"timeRange", "relativeDates", "timeEquality"}
 _CONTROL_DEFAULTS = {  # DefaultFilterControlConfiguration.ControlOptions key â†’ control kind
     "DefaultDropdownOptions": "Dropdown",
     "DefaultListOptions": "List",
@@ -42,210 +33,13 @@ _CONTROL_DEFAULTS = {  # DefaultFilterControlConfiguration.ControlOptions key â†
 MAX_CONTROL_VALUES = 1000
 
 
-def iso(value: Any) -> str | None:
-    """A timestamp from the definition (ISO text or epoch seconds) as the page's ISO text."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).strftime(ISO)
-    text = str(value).replace(" ", "T").rstrip("Z")
-    return (text + "T00:00:00")[:19] if len(text) == 10 else text[:19]
-
-
-@dataclass
-class FilterSpec:
-    id: str
-    kind: str
-    column: tuple[str, str]
-    cross: bool
-    scope: dict[str, Any]
-    config: dict[str, Any]
-    time_granularity: str | None
-    default_control: dict[str, Any] | None
-
-    def in_scope(self, sheet_id: str, visual_id: str) -> bool:
-        if "AllSheets" in self.scope:
-            return True
-        for entry in (self.scope.get("SelectedSheets") or {}).get("SheetVisualScopingConfigurations") or []:
-            if entry.get("SheetId") == sheet_id:
-                return entry.get("Scope") == "ALL_VISUALS" or visual_id in (entry.get("VisualIds") or [])
-        return False
-
-    def applies_to(self, sheet_id: str, visual_id: str, dataset: str, ctx: PageContext) -> bool:
-        """In scope, and on the visual's dataset (or, for a cross-dataset filter, on a same-named field)."""
-        if not self.in_scope(sheet_id, visual_id):
-            return False
-        if dataset == self.column[0]:
-            return True
-        fields = ctx.datasets[dataset]
-        return self.cross and (self.column[1] in fields.view.columns or fields.is_calculated(self.column[1]))
-
-    def expression(self, dataset: str, ctx: PageContext) -> Expr:
-        return ctx.datasets[dataset].resolve(self.column[1])
-
-
-def _evaluate(con: duckdb.DuckDBPyConnection, now_sql: str, text: str, params: dict[str, Any]) -> str | None:
-    """A rolling-date expression (``addDateTime(-30, 'DD', now())``) evaluated once, as ISO text."""
-
-    def no_columns(name: str) -> str:
-        raise ExpressionError(f"a rolling date cannot read column {name!r}")
-
-    sql = SqlTranslator(no_columns, now_sql, {k: v.get("default") for k, v in params.items()})(parse(text))
-    value = con.execute(f"SELECT strftime(CAST(({sql}) AS TIMESTAMP), '{ISO}')").fetchall()[0][0]
-    return value
-
-
-def compile_parameters(
-    definition: dict[str, Any], con: duckdb.DuckDBPyConnection, now_sql: str, warnings: list[str]
-) -> dict[str, Any]:
-    parameters: dict[str, Any] = {}
-    for wrapper in definition.get("ParameterDeclarations") or []:
-        kind, body = next(iter(wrapper.items()))
-        name = str(body.get("Name"))
-        value_type = {
-            "StringParameterDeclaration": "string",
-            "IntegerParameterDeclaration": "integer",
-            "DecimalParameterDeclaration": "decimal",
-            "DateTimeParameterDeclaration": "datetime",
-        }.get(kind, "string")
-        multi = body.get("ParameterValueType") == "MULTI_VALUED"
-        defaults = body.get("DefaultValues") or {}
-        values: list[Any] = list(defaults.get("StaticValues") or [])
-        if "RollingDate" in defaults:
-            try:
-                values = [_evaluate(con, now_sql, str(defaults["RollingDate"].get("Expression")), parameters)]
-            except (ExpressionError, UnsupportedError, duckdb.Error) as exc:
-                raise DefinitionError(f"parameter {name}: rolling date default: {exc}") from exc
-        if "DynamicValue" in defaults:
-            warnings.append(f"parameter {name}: per-user default (DynamicValue) is not applied; static value used")
-        if not values:
-            custom = (body.get("ValueWhenUnset") or {}).get("CustomValue")
-            values = [custom] if custom is not None else []
-        if value_type == "datetime":
-            values = [iso(v) for v in values]
-        default = values if multi else (values[0] if values else None)
-        parameters[name] = {"type": value_type, "multi": multi, "default": default}
-        if value_type == "datetime":
-            parameters[name]["gran"] = body.get("TimeGranularity", "DAY")
-    return parameters
-
-
-def _filter_config(kind: str, body: dict[str, Any], rolling: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {"nulls": body.get("NullOption", "ALL_VALUES")}
-    if kind == "category":
-        settings = body.get("Configuration") or {}
-        inner_kind, inner = next(iter(settings.items())) if settings else ("", {})
-        all_values = inner.get("SelectAllOptions") == "FILTER_ALL_VALUES"
-        config["nulls"] = inner.get("NullOption", "ALL_VALUES")
-        config["op"] = inner.get("MatchOperator", "EQUALS")
-        if inner_kind == "CustomFilterConfiguration":
-            config["param"] = inner.get("ParameterName")
-            value = inner.get("CategoryValue")
-            config["values"] = None if all_values or value is None else [value]
-        else:
-            config["values"] = None if all_values else list(inner.get("CategoryValues") or [])
-    elif kind == "numericRange":
-        for side, key in (("min", "RangeMinimum"), ("max", "RangeMaximum")):
-            bound = body.get(key) or {}
-            config[side], config[side + "Param"] = bound.get("StaticValue"), bound.get("Parameter")
-        config["incMin"], config["incMax"] = body.get("IncludeMinimum", True), body.get("IncludeMaximum", True)
-        config["all"] = body.get("SelectAllOptions") == "FILTER_ALL_VALUES"
-    elif kind == "numericEquality":
-        config.update(value=body.get("Value"), param=body.get("ParameterName"), op=body.get("MatchOperator", "EQUALS"))
-        config["all"] = body.get("SelectAllOptions") == "FILTER_ALL_VALUES"
-    elif kind == "timeRange":
-        for side, key in (("min", "RangeMinimumValue"), ("max", "RangeMaximumValue")):
-            bound = body.get(key) or {}
-            config[side] = iso(bound.get("StaticValue")) or rolling(bound.get("RollingDate"))
-            config[side + "Param"] = bound.get("Parameter")
-        config["incMin"], config["incMax"] = body.get("IncludeMinimum", True), body.get("IncludeMaximum", True)
-    elif kind == "relativeDates":
-        anchor = body.get("AnchorDateConfiguration") or {}
-        exclude = body.get("ExcludePeriodConfiguration") or {}
-        config.update(
-            type=body.get("RelativeDateType", "LAST"),
-            n=body.get("RelativeDateValue", 1),
-            param=body.get("ParameterName"),
-            anchorParam=anchor.get("ParameterName"),
-            exclude=exclude if exclude.get("Status", "ENABLED") == "ENABLED" and exclude else None,
-        )
-    elif kind == "timeEquality":
-        config.update(value=iso(body.get("Value")) or rolling(body.get("RollingDate")), param=body.get("ParameterName"))
-    config["gran"] = body.get("TimeGranularity", "DAY") if kind in _TIME_FILTERS else None
-    return config
-
-
-def compile_filters(
-    definition: dict[str, Any],
-    datasets: dict[str, DatasetFields],
-    con: duckdb.DuckDBPyConnection,
-    now_sql: str,
-    parameters: dict[str, Any],
-    warnings: list[str],
-) -> list[FilterSpec]:
-    specs: list[FilterSpec] = []
-
-    def rolling(config: dict[str, Any] | None) -> str | None:
-        if not config:
-            return None
-        return _evaluate(con, now_sql, str(config.get("Expression")), parameters)
-
-    for group in definition.get("FilterGroups") or []:
-        group_id = str(group.get("FilterGroupId"))
-        if group.get("Status", "ENABLED") == "DISABLED":
-            continue
-        for wrapper in group.get("Filters") or []:
-            filter_type, body = next(iter(wrapper.items()))
-            filter_id = str(body.get("FilterId"))
-            kind = _FILTER_KINDS.get(filter_type)
-            if kind is None or "AggregationFunction" in body:
-                why = "aggregated filters" if kind else filter_type
-                warnings.append(f"filter {filter_id}: {why} are not applied by the preview")
-                continue
-            try:
-                column = column_of(body.get("Column"), datasets)
-                if is_aggregated(datasets[column[0]].resolve(column[1])):
-                    warnings.append(
-                        f"filter {filter_id}: a filter on an aggregated field is not applied by the preview"
-                    )
-                    continue
-                config = _filter_config(kind, body, rolling)
-            except UnsupportedError as exc:
-                warnings.append(f"filter {filter_id}: not applied, {exc}")
-                continue
-            except (ExpressionError, duckdb.Error) as exc:
-                raise DefinitionError(f"filter {filter_id} (filter group {group_id}): {exc}") from exc
-            for name in (
-                config.get("param"),
-                config.get("minParam"),
-                config.get("maxParam"),
-                config.get("anchorParam"),
-            ):
-                if name and name not in parameters:
-                    raise DefinitionError(f"filter {filter_id}: parameter {name!r} is not declared")
-            config.update(id=filter_id, kind=kind)
-            specs.append(
-                FilterSpec(
-                    id=filter_id,
-                    kind=kind,
-                    column=column,
-                    cross=group.get("CrossDataset") == "ALL_DATASETS",
-                    scope=group.get("ScopeConfiguration") or {},
-                    config=config,
-                    time_granularity=config["gran"],
-                    default_control=body.get("DefaultFilterControlConfiguration"),
-                )
-            )
-    return specs
-
-
 def distinct_values(con: duckdb.DuckDBPyConnection, fields: DatasetFields, expr: Expr, now_sql: str) -> list[Any]:
     sql = SqlTranslator(quote, now_sql)(expr)
     rows = con.execute(
         f"SELECT DISTINCT v FROM (SELECT {sql} AS v FROM {fields.view.view}) WHERE v IS NOT NULL "
         f"ORDER BY 1 LIMIT {MAX_CONTROL_VALUES}"
     ).fetchall()
-    return [_json_value(row[0]) for row in rows]
+    return [json_value(row[0]) for row in rows]
 
 
 def _title_text(body: dict[str, Any]) -> str | None:
@@ -347,53 +141,6 @@ def _layout(sheet: dict[str, Any], warnings: list[str]) -> list[dict[str, Any]] 
     if configuration:
         warnings.append(f"sheet {sheet.get('SheetId')}: {next(iter(configuration))} is drawn as a simple flow")
     return None
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, float):
-        return float(f"{value:.15g}")
-    if isinstance(value, datetime):
-        return value.strftime(ISO)
-    return value
-
-
-def run_cubes(con: duckdb.DuckDBPyConnection, registry: CubeRegistry, views: dict[str, DatasetView]) -> dict[str, Any]:
-    """Query every cube; dimension values go into one sorted dictionary per column, rows hold indexes."""
-    results = []
-    values: dict[str, set[Any]] = {}
-    for cube in registry.cubes:
-        dims, measures = list(cube.dims), sorted(cube.measures)
-        select = [f"{registry.dim_sql[d]} AS {d}" for d in dims] + [
-            f"{registry.measure_sql[m]} AS {m}" for m in measures
-        ]
-        group = " GROUP BY ALL" if dims and measures else ""
-        distinct = "DISTINCT " if dims and not measures else ""
-        rows = con.execute(f"SELECT {distinct}{', '.join(select)} FROM {views[cube.dataset].view}{group}").fetchall()
-        for position, key in enumerate(dims):
-            values.setdefault(key, set()).update(_json_value(row[position]) for row in rows)
-        results.append((cube, dims, measures, rows))
-    dictionaries = {
-        key: sorted(found, key=lambda v: (v is None, str(type(v)), v if v is not None else 0))
-        for key, found in values.items()
-    }
-    index = {key: {value: i for i, value in enumerate(entries)} for key, entries in dictionaries.items()}
-    cubes = []
-    for cube, dims, measures, rows in results:
-        columns: dict[str, list[Any]] = {}
-        for position, key in enumerate(dims):
-            columns[key] = [index[key][_json_value(row[position])] for row in rows]
-        for offset, key in enumerate(measures, start=len(dims)):
-            columns[key] = [_json_value(row[offset]) for row in rows]
-        cubes.append({"dataset": cube.dataset, "rows": len(rows), "columns": columns})
-    return {"cubes": cubes, "dictionaries": dictionaries}
-
-
-def latest_usage_date(tables: Path) -> str | None:
-    """The newest ``usage_date=`` partition under any table: the end of the data."""
-    dates = [p.name.split("=", 1)[1] for p in tables.glob("*/usage_date=*") if p.is_dir()]
-    return max(dates) if dates else None
 
 
 def build_page(definitions: Definitions, tables: Path, as_of: datetime) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bcr.preview.definitions import load_definitions
-from bcr.preview.page import build_page, latest_usage_date
+from bcr.preview.page import build_page
 
 _ASSETS = Path(__file__).parent / "assets"
 _TEMPLATE = """<!doctype html>
@@ -52,6 +52,12 @@ def embed_json(page: dict[str, Any]) -> str:
     """JSON that cannot end the script element it sits in, whatever text the data holds."""
     text = json.dumps(page, separators=(",", ":"), ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028")
+
+
+def latest_usage_date(tables: Path) -> str | None:
+    """The newest ``usage_date=`` partition under any table: the end of the data."""
+    dates = [p.name.split("=", 1)[1] for p in tables.glob("*/usage_date=*") if p.is_dir()]
+    return max(dates) if dates else None
 
 
 def resolve_as_of(as_of: str, tables: Path) -> datetime:
