@@ -217,7 +217,7 @@ class _Visual:
             )
         return fits
 
-    def date_grain(self, dataset: str, wells: dict[str, list[dict[str, Any]]], filters: list[Any]) -> str:
+    def date_grain(self, wells: dict[str, list[dict[str, Any]]], filters: list[Any]) -> str:
         grain = "DAY"
         for _, kind, body in self.fields(wells):
             if kind == "DateDimensionField":
@@ -318,7 +318,7 @@ class _Visual:
         wells = self.wells()
         dataset = self.dataset(wells)
         filters = [spec for spec in self.ctx.filters if spec.applies_to(self.sheet_id, self.id, dataset, self.ctx)]
-        grain = self.date_grain(dataset, wells, filters)
+        grain = self.date_grain(wells, filters)
         self.compiler = VisualCompiler(self.ctx.registry, dataset, grain, self.ctx.parameters)
         spec: dict[str, Any] = {"id": self.id, "type": self.type, "dataset": dataset}
         spec["title"] = _title(self.body.get("Title"))
