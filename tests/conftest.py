@@ -1,9 +1,12 @@
-"""Shared fixtures: one local SparkSession per test run, and one generated log corpus."""
+"""Shared fixtures: one local SparkSession per test run, one generated log corpus, one `bcr demo` run."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,39 @@ def etl_tables(corpus: Path, tmp_path_factory: pytest.TempPathFactory, spark) ->
         == 0
     )
     return out
+
+
+# A dashboard definition written the way quicksight_definitions/ holds the committed one.
+DEFINITIONS_FIXTURE = Path(__file__).parent / "fixtures" / "quicksight_definitions"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    folder: Path
+    exit_code: int
+    output: str
+
+    @property
+    def tables(self) -> Path:
+        return self.folder / "tables"
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.html"
+
+
+@pytest.fixture(scope="session")
+def definitions_fixture() -> Path:
+    return DEFINITIONS_FIXTURE
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, spark) -> DemoRun:
+    """`bcr demo` as a newcomer runs it (default size), rendering the fixture dashboard at the end."""
+    from bcr.cli import main
+
+    folder = tmp_path_factory.mktemp("demo") / "bcr-demo"
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = main(["demo", "--dir", str(folder), "--definitions", str(DEFINITIONS_FIXTURE)])
+    return DemoRun(folder, code, output.getvalue())

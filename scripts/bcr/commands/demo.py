@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bcr.commands.etl import add_run_arguments, run_etl
+from bcr.commands.report import add_report_arguments, default_definitions, print_result, render
 from bcr.errors import UsageError
 from bcr.generate import generate_logs
 from bcr.report import print_costs
@@ -18,12 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="generate sample logs, price them and print a cost summary (no AWS needed)",
         description="End to end on built-in sample data: writes logs in the S3 delivery layout, runs the ETL "
-        "and prints spend by model, tenant and caller.",
+        "and prints spend by model, tenant and caller, then renders the dashboard over the tables into "
+        "report.html next to them.",
     )
     parser.add_argument("--dir", type=Path, default=Path("bcr-demo"), help="working folder (default: ./bcr-demo)")
     parser.add_argument("--records", type=int, default=5000, help="sample requests to generate (default 5000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the sample data")
     add_run_arguments(parser)
+    add_report_arguments(parser)
     parser.set_defaults(handler=_run, profiles=None)
 
 
@@ -46,4 +49,9 @@ def _run(args: argparse.Namespace) -> int:
     from bedrock_costs.spark import local_session  # the session run_etl started
 
     print_costs(local_session(), str(out.resolve()))
+    if args.definitions is None and not default_definitions().is_dir():
+        print(f"\nno dashboard definition at {default_definitions()}: report skipped")
+    else:
+        print()
+        print_result(render(out, args.dir / "report.html", args))
     return 0 if summary.reconciled else 1

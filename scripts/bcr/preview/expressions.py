@@ -1,0 +1,364 @@
+"""QuickSight calculated-field expressions: a parser into a small syntax tree, and questions about that tree.
+
+One parser serves every place the definition holds an expression (dataset ``CreateColumnsOperation``,
+``FilterOperation``, the dashboard's ``CalculatedFields``, ``CalculatedMeasureField`` and rolling dates),
+so the SQL and the page evaluate the same tree. A syntax error or an unknown function is an
+``ExpressionError`` with the position; a known QuickSight function the preview cannot evaluate is
+reported separately (``unsupported_functions``) so its visual becomes a labelled placeholder instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# --- syntax tree -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Num:
+    value: int | float
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+
+
+@dataclass(frozen=True)
+class Null:
+    pass
+
+
+@dataclass(frozen=True)
+class Field:
+    """``{name}`` or a bare name: a dataset column or another calculated field."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Param:
+    """``${Name}``: a dashboard parameter."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A bare enum word in argument position: ``PRE_AGG``, ``MONTH``, ``ASC`` …"""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str  # canonical QuickSight spelling
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Op:
+    """Operators: ``+ - * / ^ % = <> < > <= >= and or not neg``."""
+
+    op: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """``[a, b DESC]``: partition and sort lists of window functions, value lists of ``in``."""
+
+    items: tuple[Expr, ...]
+    directions: tuple[str | None, ...]
+
+
+Expr = Num | Str | Null | Field | Param | Keyword | Call | Op | ListOf
+
+
+class ExpressionError(ValueError):
+    """The expression is not valid QuickSight: syntax, unknown function, or wrong use."""
+
+
+# --- the function catalogue --------------------------------------------------------------------------
+
+
+def name_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+AGGREGATES = name_set(
+    "sum avg count distinct_count min max median percentile percentileCont percentileDisc stdev stdevp "
+    "var varp sumIf avgIf countIf distinct_countIf minIf maxIf medianIf stdevIf stdevpIf varIf varpIf"
+)
+WINDOWS = name_set(
+    "sumOver avgOver countOver minOver maxOver distinctCountOver stdevOver stdevpOver varOver varpOver "
+    "percentOfTotal runningSum runningAvg runningCount runningMin runningMax rank denseRank "
+    "percentileRank lag lead difference percentDifference periodOverPeriodDifference "
+    "periodOverPeriodPercentDifference periodOverPeriodLastValue periodToDateSum periodToDateAvg "
+    "periodToDateCount periodToDateMin periodToDateMax windowSum windowAvg windowCount windowMin "
+    "windowMax firstValue lastValue"
+)
+SCALARS = name_set(
+    "ifelse coalesce isNull isNotNull nullIf concat toString toLower toUpper trim ltrim rtrim left right "
+    "substring strlen replace split locate contains startsWith endsWith in notIn abs ceil floor round "
+    "sqrt exp ln log mod parseInt parseDecimal parseDate parseJson intToDecimal decimalToInt now "
+    "truncDate dateDiff addDateTime addWorkDays extract formatDate epochDate switch netWorkDays isWorkDay"
+)
+_CANONICAL = {name.lower(): name for name in AGGREGATES | WINDOWS | SCALARS}
+
+# Window functions whose aggregation happens before the visual groups rows: evaluated in SQL.
+PRE_LEVELS = frozenset({"PRE_AGG", "PRE_FILTER"})
+KEYWORDS = frozenset(
+    {"PRE_AGG", "PRE_FILTER", "POST_AGG_FILTER", "ASC", "DESC", "CASE_SENSITIVE", "CASE_INSENSITIVE"}
+    | {"YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "SECONDS", "MILLISECOND"}
+)
+
+# --- tokenizer ----------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+|/\*.*?\*/)
+  | (?P<field>\{[^{}]*\})
+  | (?P<param>\$\{[^{}]*\})
+  | (?P<number>\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+(?:[eE][-+]?\d+)?)
+  | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
+  | (?P<op><=|>=|<>|!=|[-+*/^%=<>(),\[\]])
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def _tokens(text: str) -> Iterator[_Token]:
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise ExpressionError(f"unexpected character {text[pos]!r} at position {pos + 1}")
+        kind = match.lastgroup or ""
+        if kind != "space":
+            yield _Token(kind, match.group(), pos)
+        pos = match.end()
+    yield _Token("end", "", len(text))
+
+
+def _unquote(literal: str) -> str:
+    quote = literal[0]
+    body = literal[1:-1].replace(quote * 2, quote)
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+# --- parser -------------------------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = list(_tokens(text))
+        self.index = 0
+
+    @property
+    def token(self) -> _Token:
+        return self.tokens[self.index]
+
+    def take(self) -> _Token:
+        token = self.token
+        self.index += 1
+        return token
+
+    def at(self, *texts: str) -> bool:
+        token = self.token
+        if token.kind == "word":
+            return token.text.upper() in texts
+        return token.kind == "op" and token.text in texts
+
+    def expect(self, text: str) -> None:
+        if not self.at(text):
+            found = self.token.text or "the end"
+            raise ExpressionError(f"expected {text!r} at position {self.token.pos + 1}, found {found!r}")
+        self.take()
+
+    def parse(self) -> Expr:
+        expr = self.or_()
+        if self.token.kind != "end":
+            raise ExpressionError(f"unexpected {self.token.text!r} at position {self.token.pos + 1}")
+        return expr
+
+    def or_(self) -> Expr:
+        expr = self.and_()
+        while self.at("OR"):
+            self.take()
+            expr = Op("or", (expr, self.and_()))
+        return expr
+
+    def and_(self) -> Expr:
+        expr = self.not_()
+        while self.at("AND"):
+            self.take()
+            expr = Op("and", (expr, self.not_()))
+        return expr
+
+    def not_(self) -> Expr:
+        if self.at("NOT"):
+            self.take()
+            return Op("not", (self.not_(),))
+        return self.comparison()
+
+    def comparison(self) -> Expr:
+        expr = self.additive()
+        if self.at("=", "<>", "!=", "<", ">", "<=", ">="):
+            op = self.take().text
+            expr = Op("<>" if op == "!=" else op, (expr, self.additive()))
+        return expr
+
+    def additive(self) -> Expr:
+        expr = self.multiplicative()
+        while self.at("+", "-"):
+            expr = Op(self.take().text, (expr, self.multiplicative()))
+        return expr
+
+    def multiplicative(self) -> Expr:
+        expr = self.unary()
+        while self.at("*", "/", "%"):
+            expr = Op(self.take().text, (expr, self.unary()))
+        return expr
+
+    def unary(self) -> Expr:
+        if self.at("-"):
+            self.take()
+            return Op("neg", (self.unary(),))
+        if self.at("+"):
+            self.take()
+            return self.unary()
+        expr = self.primary()
+        if self.at("^"):
+            self.take()
+            expr = Op("^", (expr, self.unary()))
+        return expr
+
+    def primary(self) -> Expr:
+        token = self.take()
+        if token.kind == "number":
+            value = float(token.text)
+            return Num(int(value) if value.is_integer() and re.fullmatch(r"\d+", token.text) else value)
+        if token.kind == "string":
+            return Str(_unquote(token.text))
+        if token.kind == "field":
+            return Field(token.text[1:-1].strip())
+        if token.kind == "param":
+            return Param(token.text[2:-1].strip())
+        if token.kind == "op" and token.text == "(":
+            expr = self.or_()
+            self.expect(")")
+            return expr
+        if token.kind == "op" and token.text == "[":
+            return self.list_()
+        if token.kind == "word":
+            if self.at("("):
+                return self.call(token)
+            upper = token.text.upper()
+            if upper == "NULL":
+                return Null()
+            return Keyword(upper) if upper in KEYWORDS else Field(token.text)
+        found = token.text or "the end of the expression"
+        raise ExpressionError(f"unexpected {found!r} at position {token.pos + 1}")
+
+    def call(self, name: _Token) -> Call:
+        canonical = _CANONICAL.get(name.text.lower())
+        if canonical is None:
+            raise ExpressionError(f"unknown function {name.text!r} at position {name.pos + 1}")
+        self.expect("(")
+        args: list[Expr] = []
+        if not self.at(")"):
+            args.append(self.or_())
+            while self.at(","):
+                self.take()
+                args.append(self.or_())
+        self.expect(")")
+        return Call(canonical, tuple(args))
+
+    def list_(self) -> ListOf:
+        items: list[Expr] = []
+        directions: list[str | None] = []
+        while not self.at("]"):
+            if items:
+                self.expect(",")
+            items.append(self.or_())
+            direction = None
+            if self.at("ASC", "DESC"):
+                direction = self.take().text.upper()
+            directions.append(direction)
+        self.expect("]")
+        return ListOf(tuple(items), tuple(directions))
+
+
+def parse(text: str) -> Expr:
+    """Parse one QuickSight expression; raises ``ExpressionError`` naming the position of the problem."""
+    if not text or not text.strip():
+        raise ExpressionError("the expression is empty")
+    return _Parser(text).parse()
+
+
+# --- questions about a tree ---------------------------------------------------------------------------
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    if isinstance(expr, Call | Op):
+        return expr.args
+    if isinstance(expr, ListOf):
+        return expr.items
+    return ()
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    yield expr
+    for child in children(expr):
+        yield from walk(child)
+
+
+def fields(expr: Expr) -> set[str]:
+    return {node.name for node in walk(expr) if isinstance(node, Field)}
+
+
+def params(expr: Expr) -> set[str]:
+    return {node.name for node in walk(expr) if isinstance(node, Param)}
+
+
+def window_level(call: Call) -> str:
+    """The calculation level of a window function: its last argument when that is a level keyword."""
+    last = call.args[-1] if call.args else None
+    if isinstance(last, Keyword) and last.name in PRE_LEVELS | {"POST_AGG_FILTER"}:
+        return last.name
+    return "POST_AGG_FILTER"
+
+
+def is_aggregated(expr: Expr) -> bool:
+    """True when the expression aggregates rows (an aggregate, or a window function after aggregation)."""
+    for node in walk(expr):
+        if isinstance(node, Call):
+            if node.name in AGGREGATES:
+                return True
+            if node.name in WINDOWS and window_level(node) not in PRE_LEVELS:
+                return True
+    return False
+
+
+def replace_fields(expr: Expr, replacements: dict[str, Expr]) -> Expr:
+    """Substitute fields by trees: inlines calculated fields that reference other calculated fields."""
+    if isinstance(expr, Field):
+        return replacements.get(expr.name, expr)
+    if isinstance(expr, Call):
+        return Call(expr.name, tuple(replace_fields(arg, replacements) for arg in expr.args))
+    if isinstance(expr, Op):
+        return Op(expr.op, tuple(replace_fields(arg, replacements) for arg in expr.args))
+    if isinstance(expr, ListOf):
+        return ListOf(tuple(replace_fields(item, replacements) for item in expr.items), expr.directions)
+    return expr
