@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 
 from bcr.preview.definitions import DatasetFile, DefinitionError
-from bcr.preview.expressions import ExpressionError, parse
 from bcr.preview.sql import SqlTranslator, UnsupportedError, java_date_format, literal, quote
+from bcr.quicksight.expressions import ExpressionError, parse
 
 # Presto/Athena functions a CustomSql may use that DuckDB names differently.
 _PRESTO_MACROS = (

@@ -8,8 +8,8 @@ from typing import Any
 
 from bcr.preview.datasets import DatasetView
 from bcr.preview.definitions import DefinitionError
-from bcr.preview.expressions import Expr, ExpressionError, Field, fields, parse, replace_fields
 from bcr.preview.sql import UnsupportedError
+from bcr.quicksight.expressions import Expr, ExpressionError, Field, fields, parse, replace_fields
 
 
 @dataclass

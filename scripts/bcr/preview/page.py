@@ -14,12 +14,12 @@ import duckdb
 from bcr.preview.cubes import json_value, run_cubes
 from bcr.preview.datasets import build_views, connect
 from bcr.preview.definitions import DefinitionError, Definitions
-from bcr.preview.expressions import Expr
 from bcr.preview.fields import DatasetFields, column_of, dataset_fields
 from bcr.preview.filters import FilterSpec, compile_filters, compile_parameters
 from bcr.preview.plan import ISO, CubeRegistry
 from bcr.preview.sql import SqlTranslator, UnsupportedError, quote
 from bcr.preview.visuals import PageContext, compile_visual, format_spec
+from bcr.quicksight.expressions import Expr
 
 _CONTROL_DEFAULTS = {  # DefaultFilterControlConfiguration.ControlOptions key → control kind
     "DefaultDropdownOptions": "Dropdown",

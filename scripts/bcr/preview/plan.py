@@ -19,7 +19,9 @@ from typing import Any
 
 import duckdb
 
-from bcr.preview.expressions import (
+from bcr.preview.fields import DatasetFields
+from bcr.preview.sql import SqlTranslator, UnsupportedError, quote
+from bcr.quicksight.expressions import (
     AGGREGATES,
     PRE_LEVELS,
     WINDOWS,
@@ -39,8 +41,6 @@ from bcr.preview.expressions import (
     params,
     window_level,
 )
-from bcr.preview.fields import DatasetFields
-from bcr.preview.sql import SqlTranslator, UnsupportedError, quote
 
 GRANULARITIES = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND")
 ISO = "%Y-%m-%dT%H:%M:%S"

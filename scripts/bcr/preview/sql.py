@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bcr.preview.expressions import (
+from bcr.quicksight.expressions import (
     AGGREGATES,
     PRE_LEVELS,
     WINDOWS,

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bcr.preview.definitions import DefinitionError
-from bcr.preview.expressions import Call, Expr, ExpressionError, is_aggregated, parse
-from bcr.preview.expressions import fields as expression_fields
 from bcr.preview.fields import DatasetFields, column_of
 from bcr.preview.plan import GRANULARITIES, CubeRegistry, VisualCompiler, finer
 from bcr.preview.sql import UnsupportedError
+from bcr.quicksight.expressions import Call, Expr, ExpressionError, is_aggregated, parse
+from bcr.quicksight.expressions import fields as expression_fields
 
 SUPPORTED = ("KPIVisual", "BarChartVisual", "LineChartVisual", "PieChartVisual", "TableVisual", "PivotTableVisual")
 _AGGREGATION = {

@@ -24,9 +24,9 @@ from bcr.quicksight.expressions import (
     STRING,
     ExpressionError,
     Result,
+    fields,
     infer,
     parse,
-    references,
 )
 from bcr.quicksight.placeholders import EXAMPLE, PlaceholderError, resolve
 from bedrock_costs.schemas import DAILY_COSTS, INVOCATION_TAGS, INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
@@ -184,7 +184,7 @@ class _LogicalTables:
             self.problems.append(f"{where}: column {name!r} is on both sides; rename one before joining")
         columns = {**left, **right}
         try:
-            used = references(parse(join.get("OnClause", "")), "column")
+            used = fields(parse(join.get("OnClause", "")))
         except ExpressionError as exc:
             self.problems.append(f"{where}.OnClause: {exc}")
             used = set()

@@ -1,29 +1,15 @@
-"""QuickSight expressions: parsing, and their DuckDB translation evaluated on literal rows."""
+"""QuickSight expressions translated into DuckDB SQL, evaluated on literal rows and held to QuickSight's semantics."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import duckdb
 import pytest
 
-from bcr.preview.expressions import (
-    Call,
-    ExpressionError,
-    Field,
-    Keyword,
-    ListOf,
-    Num,
-    Op,
-    Param,
-    Str,
-    is_aggregated,
-    parse,
-    replace_fields,
-)
 from bcr.preview.sql import SqlTranslator, UnsupportedError, java_date_format, quote
+from bcr.quicksight.expressions import ExpressionError, parse
 
 ROW = {
     "cost": "CAST(0.25 AS DECIMAL(38,18))",
@@ -46,49 +32,6 @@ def evaluate(text: str, params: dict[str, Any] | None = None) -> Any:
 
     sql = SqlTranslator(column, "TIMESTAMP '2026-11-30 12:00:00'", params)(parse(text))
     return duckdb.execute(f"SELECT {sql} FROM (SELECT {columns})").fetchall()[0][0]
-
-
-def test_precedence_fields_params_and_lists() -> None:
-    assert parse("1 + 2 * 3 ^ 2") == Op("+", (Num(1), Op("*", (Num(2), Op("^", (Num(3), Num(2)))))))
-    assert parse("NOT {a} = 1 AND b OR c") == Op(
-        "or", (Op("and", (Op("not", (Op("=", (Field("a"), Num(1))),)), Field("b"))), Field("c"))
-    )
-    assert parse("{model id} <> ${Model Param}") == Op("<>", (Field("model id"), Param("Model Param")))
-    assert parse("runningSum(sum({x}), [{d} DESC], [{p}])") == Call(
-        "runningSum",
-        (
-            Call("sum", (Field("x"),)),
-            ListOf((Field("d"),), ("DESC",)),
-            ListOf((Field("p"),), (None,)),
-        ),
-    )
-    assert parse("sumOver(sum(x), [], PRE_AGG)").args[-1] == Keyword("PRE_AGG")
-    assert parse("'it''s' /* note */ ") == Str("it's")
-    assert parse("SUMIF({x}, {y} > 1)").name == "sumIf"  # function names are not case-sensitive
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("sum({x}", "expected ')' at position 8"),
-        ("1 +", "position 4"),
-        ("nosuch({x})", "unknown function 'nosuch' at position 1"),
-        ("{x} # 2", "unexpected character '#' at position 5"),
-        ("  ", "empty"),
-    ],
-)
-def test_syntax_errors_say_where(text: str, message: str) -> None:
-    with pytest.raises(ExpressionError, match=re.escape(message)):
-        parse(text)
-
-
-def test_aggregation_is_recognised_through_levels() -> None:
-    assert is_aggregated(parse("sum({x}) / 2"))
-    assert is_aggregated(parse("percentOfTotal(sum({x}), [])"))
-    assert not is_aggregated(parse("sumOver({x}, [{y}], PRE_FILTER)"))
-    assert not is_aggregated(parse("ifelse({x} > 1, 'a', 'b')"))
-    inlined = replace_fields(parse("{ratio} * 100"), {"ratio": parse("sum({a}) / sum({b})")})
-    assert is_aggregated(inlined)
 
 
 @pytest.mark.parametrize(
