@@ -29,15 +29,8 @@ from bcr.quicksight.expressions import (
     parse,
 )
 from bcr.quicksight.placeholders import EXAMPLE, PlaceholderError, resolve
-from bedrock_costs.schemas import DAILY_COSTS, INVOCATION_TAGS, INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
+from bedrock_costs.schemas import TABLE_SCHEMAS
 
-TABLE_SCHEMAS: dict[str, T.StructType] = {
-    "invocations": INVOCATIONS,
-    "daily_costs": DAILY_COSTS,
-    "invocation_tags": INVOCATION_TAGS,
-    "rejected_records": REJECTED_RECORDS,
-    "pipeline_runs": PIPELINE_RUNS,
-}
 _SCHEMAS_FILE = "glue/bedrock_costs/schemas.py"
 
 
