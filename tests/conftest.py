@@ -55,7 +55,8 @@ def etl_tables(corpus: Path, tmp_path_factory: pytest.TempPathFactory, spark) ->
     return out
 
 
-# A dashboard definition written the way quicksight_definitions/ holds the committed one.
+# A second dashboard in the committed layout, using visual types and options the committed one does not
+# (relative-date controls, sheet-local controls, an unaggregated table, a CustomSql dataset, sumIf, …).
 DEFINITIONS_FIXTURE = Path(__file__).parent / "fixtures" / "quicksight_definitions"
 
 
@@ -71,7 +72,13 @@ class DemoRun:
 
     @property
     def report(self) -> Path:
+        """The committed dashboard (quicksight_definitions/) rendered over the demo tables."""
         return self.folder / "report.html"
+
+    @property
+    def fixture_report(self) -> Path:
+        """The fixture dashboard rendered over the same tables."""
+        return self.folder / "fixture-report.html"
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +88,15 @@ def definitions_fixture() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory, spark) -> DemoRun:
-    """`bcr demo` as a newcomer runs it (default size), rendering the fixture dashboard at the end."""
+    """`bcr demo` as a newcomer runs it (default size and definitions), then the fixture dashboard's report."""
     from bcr.cli import main
 
     folder = tmp_path_factory.mktemp("demo") / "bcr-demo"
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        code = main(["demo", "--dir", str(folder), "--definitions", str(DEFINITIONS_FIXTURE)])
-    return DemoRun(folder, code, output.getvalue())
+        code = main(["demo", "--dir", str(folder)])
+    run = DemoRun(folder, code, output.getvalue())
+    with contextlib.redirect_stdout(io.StringIO()):
+        arguments = ["--tables", str(run.tables), "--definitions", str(DEFINITIONS_FIXTURE)]
+        assert main(["report", *arguments, "--out", str(run.fixture_report)]) == 0
+    return run

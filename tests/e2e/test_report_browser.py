@@ -1,6 +1,8 @@
-"""The demo report in a real browser: headless Chromium opens it offline, logs no console error, draws
+"""The demo reports in a real browser: headless Chromium opens them offline, logs no console error, draws
 every visual with data on every sheet, matches the tables on independent queries, and reacts to its
-controls. Screenshots of each sheet are written for review into the pytest temporary folder.
+controls. Both the committed dashboard (quicksight_definitions/, what `bcr demo` writes) and the fixture
+dashboard (visual types and options the committed one does not use) are held to this. Screenshots of each
+sheet are written for review into the pytest temporary folder.
 
 Chromium is Debian's package, installed here when missing (as root). Where it cannot be installed the
 test module is skipped with a loud reason; nothing else in the suite depends on it.
@@ -10,16 +12,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
 import warnings
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+
+from bedrock_costs.storage import TABLES
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a closed network and a shared CI machine (no sandbox as root, no GPU, no background traffic).
@@ -102,26 +108,45 @@ class Opened:
 
 @pytest.fixture
 def opened(browser: Any, demo_run) -> Iterator[Opened]:
+    """The committed dashboard, as `bcr demo` rendered it."""
     report = Opened(browser, demo_run.report)
     yield report
     report.page.close()
 
 
+@pytest.fixture
+def opened_fixture(browser: Any, demo_run) -> Iterator[Opened]:
+    report = Opened(browser, demo_run.fixture_report)
+    yield report
+    report.page.close()
+
+
+def as_of(report: Path) -> datetime:
+    """What now() stood for in the report (the anchor `bcr report --as-of latest` chose)."""
+    found = re.search(r'"asOf":"([^"]+)"', report.read_text(encoding="utf-8"))
+    assert found, "the page description names its anchor"
+    return datetime.fromisoformat(found.group(1))
+
+
+def parquet(tables: Path, table: str) -> str:
+    return f"read_parquet('{tables}/{table}/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)"
+
+
 def query(tables: Path, sql: str) -> Any:
     """An independent answer straight from the Parquet tables ({t} stands for a table's files)."""
-    for table in ("daily_costs", "invocations", "invocation_tags", "pipeline_runs", "rejected_records"):
-        sql = sql.replace(
-            "{" + table + "}",
-            f"read_parquet('{tables}/{table}/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)",
-        )
+    for table in TABLES:
+        sql = sql.replace("{" + table + "}", parquet(tables, table))
     value = duckdb.execute(sql).fetchall()[0][0]
     return float(value) if value is not None and not isinstance(value, str) else value
 
 
+@pytest.mark.parametrize("which", ["report", "fixture_report"], ids=["committed", "fixture"])
 def test_every_sheet_opens_fast_offline_without_errors_and_every_visual_has_data(
-    opened: Opened, demo_run, tmp_path_factory: pytest.TempPathFactory
+    browser: Any, demo_run, tmp_path_factory: pytest.TempPathFactory, which: str
 ) -> None:
-    shots = tmp_path_factory.mktemp("report-screenshots")
+    path = getattr(demo_run, which)
+    opened = Opened(browser, path)
+    shots = tmp_path_factory.mktemp(f"{which}-screenshots")
     assert opened.seconds < OPEN_BUDGET_SECONDS, f"opened in {opened.seconds:.2f}s"
     sheets = opened.sheets()
     assert len(sheets) == 5
@@ -133,12 +158,102 @@ def test_every_sheet_opens_fast_offline_without_errors_and_every_visual_has_data
             assert card["state"] == "rendered" and card["points"] > 0, (sheet, card)
         opened.page.screenshot(path=str(shots / f"{sheet}.png"), full_page=True)
     assert opened.errors == []
-    size = demo_run.report.stat().st_size
-    print(f"\ndemo report: {size / 1024:.0f} KB, ready in {opened.seconds:.2f}s ({opened.render_ms:.0f} ms drawing)")
+    opened.page.close()
+    size = path.stat().st_size
+    print(f"\n{which}: {size / 1024:.0f} KB, ready in {opened.seconds:.2f}s ({opened.render_ms:.0f} ms drawing)")
     print(f"screenshots: {shots}")
 
 
-def test_kpis_and_chart_totals_equal_independent_queries(opened: Opened, demo_run) -> None:
+def test_the_committed_dashboard_figures_equal_independent_queries(opened: Opened, demo_run) -> None:
+    """Issue 10's acceptance on the committed definition: KPIs and chart totals equal sums over the tables,
+    within the default period (the 30 days up to the anchor, parameters PeriodStart and PeriodEnd)."""
+    t = demo_run.tables
+    now = as_of(demo_run.report)
+    end, start = now.date(), now.date() - timedelta(days=29)
+    period = f"usage_date BETWEEN '{start}' AND '{end}'"
+    approx = lambda x: pytest.approx(x, rel=1e-9, abs=1e-9)  # noqa: E731
+    days = query(t, f"SELECT count(DISTINCT usage_date) FROM {{daily_costs}} WHERE {period}")
+    assert days == 3, "the demo's days are all in the default period, so every figure below is non-trivial"
+
+    spend = query(t, f"SELECT sum(total_cost) FROM {{daily_costs}} WHERE {period}")
+    assert opened.result("overview-spend")["value"] == approx(spend)
+    for visual, column in (
+        ("overview-requests", "request_count"),
+        ("overview-tokens", "total_tokens"),
+        ("overview-cache-savings", "cache_savings"),
+    ):
+        assert opened.result(visual)["value"] == approx(
+            query(t, f"SELECT sum({column}) FROM {{daily_costs}} WHERE {period}")
+        )
+    assert opened.result("overview-cost-per-1k")["value"] == approx(
+        query(
+            t,
+            "SELECT sum(total_cost) / sum(request_count) FILTER (total_cost IS NOT NULL) * 1000 "
+            f"FROM {{daily_costs}} WHERE {period}",
+        )
+    )
+    unpriced = opened.result("overview-unpriced")["value"]
+    assert unpriced == query(t, f"SELECT sum(request_count) FROM {{daily_costs}} WHERE total_cost IS NULL AND {period}")
+    assert unpriced > 0  # the demo holds unpriced requests on purpose: never counted as $0
+    assert sum(opened.result("overview-spend-by-model")["totals"]) == approx(spend)
+    daily = opened.result("overview-daily-spend")
+    assert daily["totals"] == [approx(spend)] and len(daily["forecast"]) > 0
+
+    opened.show("allocation")
+    assert opened.result("allocation-tenant-model")["total"] == approx(spend)
+    assert sum(opened.result("allocation-by-team")["totals"]) == approx(spend)
+    tag_key = "TenantID"  # the TagKey parameter's default
+    assert sum(opened.result("allocation-by-tag-value")["totals"]) == approx(
+        query(t, f"SELECT sum(total_cost) FROM {{invocation_tags}} WHERE tag_key = '{tag_key}' AND {period}")
+    )
+
+    opened.show("models")
+    assert opened.result("models-cache-hit-ratio")["value"] == approx(
+        query(
+            t,
+            "SELECT sum(cache_read_tokens) / (sum(coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0) "
+            f"+ coalesce(cache_write_tokens, 0))) FROM {{daily_costs}} WHERE {period}",
+        )
+    )
+    latency = opened.result("models-latency")
+    assert latency["columns"][:5] == ["Model", "Requests", "p50", "p90", "Max"]
+    expected = {
+        row[0]: row[1:]
+        for row in duckdb.execute(
+            "SELECT model_id, count(request_id), quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.9), "
+            f"max(latency_ms) FROM {parquet(t, 'invocations')} WHERE {period} GROUP BY model_id"
+        ).fetchall()
+    }
+    shown = {row[0]: row[1:5] for row in latency["rows"]}
+    assert set(shown) == set(expected) and any(row[1] is not None for row in shown.values())
+    for model, (requests, p50, p90, slowest) in shown.items():
+        assert (requests, p50, p90, slowest) == (
+            expected[model][0],
+            approx(expected[model][1]) if expected[model][1] is not None else None,
+            approx(expected[model][2]) if expected[model][2] is not None else None,
+            expected[model][3],
+        ), model
+
+    opened.show("people")
+    assert sum(opened.result("people-by-type")["totals"]) == approx(spend)
+
+    opened.show("data-health")
+    runs = f"run_date BETWEEN '{start}' AND '{end}'"
+    rejected = opened.result("health-rejected-lines")["value"]
+    assert rejected == query(t, f"SELECT sum(rejected_lines) FROM {{pipeline_runs}} WHERE {runs}") and rejected > 0
+    assert opened.result("health-unreconciled")["value"] == 0
+    assert sum(opened.result("health-rejected-by-reason")["totals"]) == query(
+        t, f"SELECT count(*) FROM {{rejected_records}} WHERE delivery_date BETWEEN '{start}' AND '{end}'"
+    )
+    last_run = query(t, "SELECT max(finished_at) FROM {pipeline_runs}")
+    assert opened.result("health-hours-since-run")["value"] == (now - last_run) // timedelta(hours=1)
+    latest_usage = query(t, "SELECT max(usage_date) FROM {daily_costs}")
+    assert opened.result("health-days-since-usage")["value"] == (end - datetime.fromisoformat(latest_usage).date()).days
+    assert opened.errors == []
+
+
+def test_the_fixture_dashboard_figures_equal_independent_queries(opened_fixture: Opened, demo_run) -> None:
+    opened = opened_fixture
     t = demo_run.tables
     last_day = query(t, "SELECT max(usage_date) FROM {daily_costs}")
     approx = lambda x: pytest.approx(x, rel=1e-9, abs=1e-9)  # noqa: E731
@@ -203,7 +318,8 @@ def test_kpis_and_chart_totals_equal_independent_queries(opened: Opened, demo_ru
     assert sum(opened.result("bar-rejected")["totals"]) == query(t, "SELECT count(*) FROM {rejected_records}")
 
 
-def test_filter_controls_change_the_figures(opened: Opened, demo_run) -> None:
+def test_filter_controls_change_the_figures(opened_fixture: Opened, demo_run) -> None:
+    opened = opened_fixture
     t = demo_run.tables
     tenant = opened.page.locator("[data-control='overview-ctl-tenant']")
     tenant.locator("summary").click()
@@ -213,19 +329,24 @@ def test_filter_controls_change_the_figures(opened: Opened, demo_run) -> None:
     expected = "SELECT sum(request_count) FROM {daily_costs} WHERE tenant = 'tenant-alpha' OR tenant IS NULL"
     assert opened.result("kpi-requests")["value"] == query(t, expected)
 
+    tenant_only = opened.result("kpi-requests")["value"]
+
+    # Relative dates: the last 2 days up to the anchor (the last run's day), so the last usage day only.
     dates = opened.page.locator("[data-control='overview-ctl-dates']")
-    dates.locator("input.n").fill("1")
+    dates.locator("input.n").fill("2")
     dates.locator("input.n").dispatch_event("change")
-    last_day = query(t, "SELECT max(usage_date) FROM {daily_costs}")
-    expected += f" AND usage_date = '{last_day}'"
+    anchor_day = as_of(demo_run.fixture_report).date()
     expected = expected.replace(
         "WHERE tenant = 'tenant-alpha' OR tenant IS NULL", "WHERE (tenant = 'tenant-alpha' OR tenant IS NULL)"
     )
-    assert opened.result("kpi-requests")["value"] == query(t, expected)
+    expected += f" AND usage_date BETWEEN '{anchor_day - timedelta(days=1)}' AND '{anchor_day}'"
+    last_days = opened.result("kpi-requests")["value"]
+    assert last_days == query(t, expected) and 0 < last_days < tenant_only
     assert opened.errors == []
 
 
-def test_a_parameter_control_changes_the_any_tag_breakdown(opened: Opened, demo_run) -> None:
+def test_a_parameter_control_changes_the_any_tag_breakdown(opened_fixture: Opened, demo_run) -> None:
+    opened = opened_fixture
     opened.show("allocation")
     opened.page.locator("[data-control='allocation-ctl-tag-key'] select").select_option(label="feature")
     expected = query(demo_run.tables, "SELECT sum(total_cost) FROM {invocation_tags} WHERE tag_key = 'feature'")
@@ -238,7 +359,7 @@ def test_a_placeholder_is_drawn_and_labelled(browser: Any, demo_run, definitions
 
     folder = tmp_path / "definitions"
     shutil.copytree(definitions_fixture, folder)
-    dashboard = folder / "dashboards" / "bedrock_costs.json"
+    dashboard = folder / "dashboard.json"
     body = json.loads(dashboard.read_text())
     body["Definition"]["Sheets"][4]["Visuals"].append({"WordCloudVisual": {"VisualId": "cloud"}})
     dashboard.write_text(json.dumps(body))
@@ -249,23 +370,5 @@ def test_a_placeholder_is_drawn_and_labelled(browser: Any, demo_run, definitions
     card = report.page.locator("[data-visual='cloud']")
     assert card.get_attribute("data-state") == "placeholder"
     assert "WordCloudVisual" in card.inner_text()
-    assert report.errors == []
-    report.page.close()
-
-
-def test_the_committed_dashboard_definition_renders_on_the_demo_tables(browser: Any, demo_run, tmp_path: Path) -> None:
-    """Once quicksight_definitions/ holds the real dashboard, it is held to the same bar as the fixture."""
-    from bcr.cli import main
-
-    committed = Path(__file__).parents[2] / "quicksight_definitions"
-    if not committed.is_dir() or not any(committed.rglob("*.json")):
-        pytest.skip("no committed quicksight_definitions/ yet")
-    out = tmp_path / "report.html"
-    assert main(["report", "--tables", str(demo_run.tables), "--definitions", str(committed), "--out", str(out)]) == 0
-    report = Opened(browser, out)
-    for sheet in report.sheets():
-        report.show(sheet)
-        for card in report.cards(sheet):
-            assert card["state"] in {"rendered", "placeholder"}, (sheet, card)
     assert report.errors == []
     report.page.close()

@@ -1,5 +1,6 @@
-"""End to end: `bcr report` on the demo tables — definition errors exit 2 naming the visual and the field,
-unsupported parts become labelled placeholders, and the page is self-contained and small."""
+"""End to end: `bcr report` on the demo tables — the committed dashboard's page is self-contained and small
+and its cubes hold the tables' totals; definition errors (shown on copies of the fixture dashboard) exit 2
+naming the visual and the field, and unsupported parts become labelled placeholders."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from bcr.cli import main
 from bcr.preview.render import embed_json
 
 DEFINITIONS_FIXTURE = Path(__file__).parents[1] / "fixtures" / "quicksight_definitions"
-DASHBOARD = Path("dashboards") / "bedrock_costs.json"
+DASHBOARD = Path("dashboard.json")
 
 
 def page_data(report: Path) -> dict[str, Any]:
@@ -75,9 +76,9 @@ def test_the_demo_report_is_self_contained_and_small(demo_run) -> None:
 
 
 def test_cube_totals_equal_the_tables(demo_run) -> None:
-    """The DuckDB side alone: what the spend KPI's cube holds sums to the table, to the micro-dollar."""
+    """The DuckDB side alone: what the committed KPIs' cubes hold sums to the table, to the micro-dollar."""
     page = page_data(demo_run.report)
-    kpi = page["visuals"]["kpi-requests"]
+    kpi = page["visuals"]["overview-requests"]
     cube = page["cubes"][kpi["cube"]]
     atom = kpi["atoms"][0]
     assert atom[0] == "c" and atom[2] == "sum"
@@ -86,11 +87,12 @@ def test_cube_totals_equal_the_tables(demo_run) -> None:
         f"SELECT sum(request_count) FROM read_parquet('{tables}/daily_costs/**/*.parquet')"
     ).fetchall()[0][0]
     assert sum(cube["columns"][atom[1]]) == expected
-    spend = page["visuals"]["kpi-spend"]["atoms"][0][1]
+    spend = page["visuals"]["overview-daily-spend"]["atoms"][0][1]
     expected_spend = duckdb.execute(
         f"SELECT sum(total_cost) FROM read_parquet('{tables}/daily_costs/**/*.parquet')"
     ).fetchall()[0][0]
-    got = sum(v for v in page["cubes"][page["visuals"]["kpi-spend"]["cube"]]["columns"][spend] if v is not None)
+    cube = page["cubes"][page["visuals"]["overview-daily-spend"]["cube"]]
+    got = sum(v for v in cube["columns"][spend] if v is not None)
     assert got == pytest.approx(float(expected_spend), abs=1e-6)
 
 
@@ -166,7 +168,8 @@ def test_a_dataset_column_missing_from_the_table_exits_2(
     folder = edited(tmp_path, change, Path("datasets") / "invocations.json")
     assert report(demo_run.tables, folder, tmp_path / "r.html") == 2
     err = one_line_error(capsys)
-    assert "dataset bcr invocations" in err and "'tenant_id'" in err and "PhysicalTableMap.bcr-invocations" in err
+    assert "dataset invocations (datasets/invocations.json)" in err and "'tenant_id'" in err
+    assert "PhysicalTableMap.bcr-invocations" in err
 
 
 def test_a_filter_on_a_missing_column_exits_2_naming_the_filter(
@@ -186,10 +189,14 @@ def test_a_filter_on_a_missing_column_exits_2_naming_the_filter(
 
 def test_missing_or_empty_definitions_exit_2(demo_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert report(demo_run.tables, tmp_path / "nowhere", tmp_path / "r.html") == 2
-    assert "no definitions folder" in one_line_error(capsys)
+    assert "is not a folder of QuickSight definitions" in one_line_error(capsys)
     (tmp_path / "empty").mkdir()
     assert report(demo_run.tables, tmp_path / "empty", tmp_path / "r.html") == 2
-    assert "no dashboard definition" in one_line_error(capsys)
+    assert "holds no dataset definitions" in one_line_error(capsys)
+    folder = edited(tmp_path, lambda body: None)
+    (folder / "datasets" / "pipeline_runs.json").unlink()
+    assert report(demo_run.tables, folder, tmp_path / "r.html") == 2
+    assert "DataSetIdentifier 'pipeline_runs' has no file datasets/pipeline_runs.json" in one_line_error(capsys)
     assert main(["report", "--tables", str(tmp_path / "none"), "--definitions", str(DEFINITIONS_FIXTURE)]) == 2
     assert "no such folder" in one_line_error(capsys)
 
@@ -201,17 +208,18 @@ def test_unsupported_visuals_and_functions_become_labelled_placeholders(
         sheet = body["Definition"]["Sheets"][0]
         sheet["Visuals"].append({"SankeyDiagramVisual": {"VisualId": "sankey-flows"}})
         wells = visual(body, "kpi-spend")["ChartConfiguration"]["FieldWells"]
-        wells["Values"] = [{"CalculatedMeasureField": {"FieldId": "spend", "Expression": "median({total_cost})"}}]
+        expression = "firstValue(sum({total_cost}), [{usage_date} ASC])"
+        wells["Values"] = [{"CalculatedMeasureField": {"FieldId": "spend", "Expression": expression}}]
         visual(body, "bar-team")["ChartConfiguration"]["ReferenceLines"] = [{"Status": "ENABLED"}]
 
     out = tmp_path / "r.html"
     assert report(demo_run.tables, edited(tmp_path, change), out) == 0
     printed = capsys.readouterr().out
-    assert "2 placeholders" in printed and "SankeyDiagramVisual" in printed and "median" in printed
+    assert "2 placeholders" in printed and "SankeyDiagramVisual" in printed and "firstValue" in printed
     assert "visual bar-team: reference lines not drawn" in printed  # said, not silently dropped
     visuals = page_data(out)["visuals"]
     assert visuals["sankey-flows"]["type"] == "placeholder"
-    assert visuals["kpi-spend"]["type"] == "placeholder" and "median" in visuals["kpi-spend"]["reason"]
+    assert visuals["kpi-spend"]["type"] == "placeholder" and "firstValue" in visuals["kpi-spend"]["reason"]
     assert "sankey-flows" in page_data(out)["sheets"][0]["visuals"]  # listed, so drawn, never dropped
 
 

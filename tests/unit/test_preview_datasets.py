@@ -1,17 +1,19 @@
-"""Dataset definitions evaluated with DuckDB over small Hive-partitioned tables, and how the definitions
-folder is read: files found by shape, dataset identifiers paired through placeholder ARNs."""
+"""Dataset definitions evaluated with DuckDB over small Hive-partitioned tables, and how the preview reads a
+definitions folder: the `bcr dashboard` layout, placeholders resolved, each declared identifier paired with
+datasets/<identifier>.json."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from bcr.preview.datasets import build_views, connect, strip_qualifiers
-from bcr.preview.definitions import DatasetFile, DefinitionError, load_definitions
+from bcr.preview.datasets import EARLIEST, build_views, connect, newest_moment, strip_qualifiers
+from bcr.preview.definitions import DatasetDocument, load_dashboard
+from bcr.quicksight.documents import DefinitionError, dumps
 
 NOW = "TIMESTAMP '2026-11-30 00:00:00'"
 SOURCE = "arn:aws:quicksight:${Region}:${AccountId}:datasource/athena"
@@ -36,13 +38,13 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def dataset(physical: dict[str, Any], transforms: list[dict[str, Any]] | None = None) -> DatasetFile:
+def dataset(physical: dict[str, Any], transforms: list[dict[str, Any]] | None = None) -> DatasetDocument:
     body: dict[str, Any] = {"DataSetId": "ds", "Name": "daily", "PhysicalTableMap": {"p": physical}}
     if transforms is not None:
         body["LogicalTableMap"] = {
             "l": {"Alias": "daily", "Source": {"PhysicalTableId": "p"}, "DataTransforms": transforms}
         }
-    return DatasetFile(Path("daily.json"), body)
+    return DatasetDocument("daily", body)
 
 
 def relational(*columns: tuple[str, str]) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def relational(*columns: tuple[str, str]) -> dict[str, Any]:
     }
 
 
-def rows(tables: Path, ds: DatasetFile, order: str = "1") -> tuple[dict[str, str], list[tuple]]:
+def rows(tables: Path, ds: DatasetDocument, order: str = "1") -> tuple[dict[str, str], list[tuple]]:
     con, found = connect(tables)
     view = build_views(con, found, {"daily": ds}, NOW)["daily"]
     return view.columns, con.execute(f"SELECT * FROM {view.view} ORDER BY {order}").fetchall()
@@ -164,59 +166,93 @@ def test_a_table_not_written_yet_leaves_the_dataset_unavailable_with_the_reason(
     assert view.missing and "dq_results" in view.missing and "tables found: daily_costs" in view.missing
 
 
+def test_the_newest_moment_is_in_the_data_not_derived_from_now(tables: Path) -> None:
+    """`bcr report --as-of latest` probes the datasets with now() at the earliest time for this reason."""
+    ds = dataset(
+        relational(("usage_date", "STRING"), ("request_count", "INTEGER")),
+        [
+            {
+                "CastColumnTypeOperation": {
+                    "ColumnName": "usage_date",
+                    "NewColumnType": "DATETIME",
+                    "Format": "yyyy-MM-dd",
+                }
+            },
+            {
+                "CreateColumnsOperation": {
+                    "Columns": [
+                        {"ColumnId": "n", "ColumnName": "next_week", "Expression": "addDateTime(7, 'DD', now())"}
+                    ]
+                }
+            },
+        ],
+    )
+    con, found = connect(tables)
+    assert newest_moment(con, build_views(con, found, {"daily": ds}, EARLIEST)) == dt.datetime(2026, 11, 21)
+    assert newest_moment(con, build_views(con, found, {"daily": ds}, NOW)) == dt.datetime(2026, 12, 7)
+    undated = dataset(relational(("request_count", "INTEGER")))
+    assert newest_moment(con, build_views(con, found, {"daily": undated}, EARLIEST)) is None
+
+
 def write(folder: Path, name: str, body: Any) -> None:
     (folder / name).parent.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(json.dumps(body))
+    (folder / name).write_text(dumps(body))
 
 
-def dashboard(*identifiers: tuple[str, str]) -> dict[str, Any]:
-    declarations = [{"Identifier": i, "DataSetArn": arn} for i, arn in identifiers]
+def dashboard(*identifiers: str) -> dict[str, Any]:
+    arn = "arn:${AWS::Partition}:quicksight:${AWS::Region}:${AWS::AccountId}:dataset/${AWS::StackName}-"
+    declarations = [{"Identifier": i, "DataSetArn": {"Fn::Sub": arn + i}} for i in identifiers]
     return {
-        "DashboardId": "d",
-        "Name": "D",
+        "DashboardId": {"Fn::Sub": "${AWS::StackName}-costs"},
+        "Name": "Costs",
         "Definition": {"DataSetIdentifierDeclarations": declarations, "Sheets": []},
     }
 
 
-def test_definitions_are_found_by_shape_and_paired_through_placeholders(tmp_path: Path) -> None:
-    write(tmp_path, "ds/a.json", {"DataSetId": "${Prefix}-daily-costs", "Name": "Daily costs", "PhysicalTableMap": {}})
-    write(tmp_path, "ds/b.json", {"DataSetId": "bcr-invocations", "Name": "inv", "PhysicalTableMap": {}})
-    write(tmp_path, "source.json", {"DataSourceId": "athena", "DataSourceParameters": {}})
-    write(tmp_path, "notes/placeholders.json", ["not a definition"])
-    write(
-        tmp_path,
-        "dash/main.json",
-        dashboard(
-            ("costs", "arn:aws:quicksight:{{region}}:<account>:dataset/${Prefix}-daily-costs"),
-            ("invocations", "arn:aws:quicksight:${Region}:${AccountId}:dataset/bcr-invocations"),
-        ),
-    )
-    loaded = load_definitions(tmp_path)
-    assert loaded.dashboard.dashboard_id == "d"
-    assert {k: v.path.name for k, v in loaded.datasets.items()} == {"costs": "a.json", "invocations": "b.json"}
-    assert loaded.skipped == ["notes/placeholders.json", "source.json"]
+def definitions(folder: Path, board: dict[str, Any], *datasets: str) -> Path:
+    write(folder, "data_source.json", {"DataSourceId": "athena", "Name": "athena", "Type": "ATHENA"})
+    write(folder, "dashboard.json", board)
+    for name in datasets:
+        write(folder, f"datasets/{name}.json", {"DataSetId": {"Fn::Sub": "${AWS::StackName}-" + name}, "Name": name})
+    return folder
 
 
-def test_a_bare_definition_file_is_a_dashboard_too(tmp_path: Path) -> None:
-    write(tmp_path, "ds.json", {"DataSetId": "x", "Name": "daily", "PhysicalTableMap": {}})
-    write(tmp_path, "definition.json", dashboard(("daily", ""))["Definition"])
-    assert load_definitions(tmp_path).datasets["daily"].dataset_id == "x"
+def test_each_declared_identifier_is_paired_with_its_file_and_placeholders_are_resolved(tmp_path: Path) -> None:
+    loaded = load_dashboard(definitions(tmp_path, dashboard("costs", "invocations"), "costs", "invocations", "old"))
+    assert (loaded.id, loaded.name) == ("bcr-costs", "Costs")  # the example stack name stands in
+    assert {k: v.body["DataSetId"] for k, v in loaded.datasets.items()} == {
+        "costs": "bcr-costs",
+        "invocations": "bcr-invocations",
+    }
+    assert loaded.datasets["costs"].label == "costs (datasets/costs.json)"
+    declared = loaded.definition["DataSetIdentifierDeclarations"][0]["DataSetArn"]
+    assert declared == "arn:aws:quicksight:us-east-1:111122223333:dataset/bcr-costs"
 
 
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({}, "no dashboard definition"),
-        ({"a.json": dashboard(("x", "")), "b.json": dashboard(("x", ""))}, "several dashboards"),
-        ({"a.json": dashboard(("costs", "arn:aws:quicksight:r:a:dataset/missing"))}, "matches no single dataset"),
-        ({"a.json": "{not json"}, "not readable JSON"),
+        (
+            {"board": dashboard("costs"), "datasets": ["spend"]},
+            "DataSetIdentifier 'costs' has no file datasets/costs.json",
+        ),
+        ({"board": dashboard(), "datasets": ["costs"]}, "declares no DataSetIdentifierDeclarations"),
+        (
+            {"board": {**dashboard("costs"), "Name": {"Fn::GetAtt": ["X", "Name"]}}, "datasets": ["costs"]},
+            "use Ref or Fn::Sub",
+        ),
+        ({"board": dashboard("costs"), "datasets": []}, "holds no dataset definitions"),
     ],
 )
 def test_unusable_definition_folders_are_explained(tmp_path: Path, files: dict[str, Any], message: str) -> None:
-    for name, body in files.items():
-        if isinstance(body, str):
-            (tmp_path / name).write_text(body)
-        else:
-            write(tmp_path, name, body)
     with pytest.raises(DefinitionError, match=message):
-        load_definitions(tmp_path)
+        load_dashboard(definitions(tmp_path, files["board"], *files["datasets"]))
+
+
+def test_a_damaged_or_missing_definitions_folder_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match="is not a folder of QuickSight definitions"):
+        load_dashboard(tmp_path / "nowhere")
+    definitions(tmp_path, dashboard("costs"), "costs")
+    (tmp_path / "dashboard.json").write_text("{not json")
+    with pytest.raises(DefinitionError, match=r"dashboard\.json is not valid JSON"):
+        load_dashboard(tmp_path)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bcr.commands.etl import add_run_arguments, run_etl
-from bcr.commands.report import add_report_arguments, default_definitions, print_result, render
+from bcr.commands.report import add_report_arguments, print_result, render
 from bcr.errors import UsageError
 from bcr.generate import generate_logs
+from bcr.quicksight.documents import DEFAULT_ROOT
 from bcr.report import print_costs
 
 
@@ -49,8 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     from bedrock_costs.spark import local_session  # the session run_etl started
 
     print_costs(local_session(), str(out.resolve()))
-    if args.definitions is None and not default_definitions().is_dir():
-        print(f"\nno dashboard definition at {default_definitions()}: report skipped")
+    if args.definitions == DEFAULT_ROOT and not DEFAULT_ROOT.is_dir():  # installed without the repository
+        print(f"\nno dashboard definition at {DEFAULT_ROOT}: report skipped")
     else:
         print()
         print_result(render(out, args.dir / "report.html", args))

@@ -6,18 +6,8 @@ import argparse
 from pathlib import Path
 
 from bcr.errors import UsageError
-from bcr.preview.definitions import DefinitionError
 from bcr.preview.render import ReportResult, write_report
-
-DEFINITIONS_FOLDER = "quicksight_definitions"
-
-
-def default_definitions() -> Path:
-    """``quicksight_definitions/`` of the current folder, else of the repository this CLI runs from."""
-    local = Path(DEFINITIONS_FOLDER)
-    if local.is_dir():
-        return local
-    return Path(__file__).resolve().parents[3] / DEFINITIONS_FOLDER
+from bcr.quicksight.documents import DEFAULT_ROOT, DefinitionError
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,14 +15,14 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--definitions",
         type=Path,
-        help=f"folder with the dashboard and dataset definitions (default: ./{DEFINITIONS_FOLDER})",
+        default=DEFAULT_ROOT,
+        help="definitions folder, laid out as `bcr dashboard` writes it (default: %(default)s)",
     )
-    parser.add_argument("--dashboard", help="dashboard id, when the folder holds more than one")
     parser.add_argument(
         "--as-of",
         default="latest",
-        help="anchor of relative dates and now(): 'latest' (end of the newest usage date in the tables, "
-        "the default), 'now', or a date/time such as 2026-11-22",
+        help="what now() and relative dates stand for: 'latest' (the newest date or time in the datasets, "
+        "normally the end of the last ETL run; the default), 'now', or a date/time such as 2026-11-22",
     )
 
 
@@ -56,9 +46,8 @@ def render(tables: Path, out: Path, args: argparse.Namespace) -> ReportResult:
     """Check the arguments and write the report; every definition or input problem is a usage error."""
     if not tables.is_dir():
         raise UsageError(f"--tables {tables}: no such folder (write one with `bcr etl --out`)")
-    definitions = args.definitions or default_definitions()
     try:
-        return write_report(tables, definitions, out, as_of=args.as_of, dashboard=args.dashboard)
+        return write_report(tables, args.definitions, out, as_of=args.as_of)
     except DefinitionError as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:  # --as-of that is not a date

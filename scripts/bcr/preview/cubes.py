@@ -14,6 +14,8 @@ from bcr.preview.plan import ISO, CubeRegistry
 
 
 def json_value(value: Any) -> Any:
+    if isinstance(value, dict):  # a histogram: [value, count] pairs in value order
+        return [[json_value(key), count] for key, count in sorted(value.items())]
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, float):

@@ -3,22 +3,26 @@
 A ``RelationalTable`` reads the table folder of the same name (Hive-partitioned Parquet, partition values
 kept as strings as in the Glue schema); a ``CustomSql`` runs its Athena SQL with the catalog and database
 qualifiers stripped (the local tables have no database), plus a few Presto functions defined as macros.
-The logical table's ``DataTransforms`` then apply in order, each checked as it is added so an error names
-the dataset, the step and the column.
+Joins and ``DataTransforms`` are followed by the same walk ``bcr dashboard validate`` uses
+(``bcr.quicksight.datasets.LogicalTables``); each step's SQL is bound as it is added, so an error names the
+dataset, the step and the column.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from bcr.preview.definitions import DatasetFile, DefinitionError
+from bcr.preview.definitions import DatasetDocument
 from bcr.preview.sql import SqlTranslator, UnsupportedError, java_date_format, literal, quote
-from bcr.quicksight.expressions import ExpressionError, parse
+from bcr.quicksight.datasets import LogicalTables
+from bcr.quicksight.documents import DefinitionError
+from bcr.quicksight.expressions import Expr, ExpressionError
 
 # Presto/Athena functions a CustomSql may use that DuckDB names differently.
 _PRESTO_MACROS = (
@@ -40,6 +44,9 @@ _INPUT_TYPES = {
 }
 
 
+EARLIEST = "TIMESTAMP '0001-01-01 00:00:00'"
+
+
 class MissingTableError(DefinitionError):
     """A dataset reads a table the tables folder does not have (yet): its visuals become placeholders."""
 
@@ -53,9 +60,18 @@ class DatasetView:
     missing: str | None = None  # why the dataset could not be read, when its table is absent
 
 
+@dataclass(frozen=True)
+class Step:
+    """A logical table at one step: its SQL and its columns with their DuckDB types."""
+
+    sql: str
+    columns: dict[str, str]
+
+
 def connect(tables: Path) -> tuple[duckdb.DuckDBPyConnection, dict[str, Path]]:
     """An in-memory DuckDB with one view per table folder under ``tables`` that holds Parquet files."""
     con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # the tables' timestamps are UTC, as QuickSight shows them
     for macro in _PRESTO_MACROS:
         con.execute(macro)
     found: dict[str, Path] = {}
@@ -87,25 +103,37 @@ def strip_qualifiers(sql: str, tables: list[str]) -> str:
     return sql
 
 
-class _Builder:
-    """Builds one dataset's SQL step by step; every step is bound at once so errors say where."""
+class _DuckDbSteps(LogicalTables[Step]):
+    """Each step of one dataset as DuckDB SQL; the first problem ends the report with the dataset named."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, tables: dict[str, Path], dataset: DatasetFile, now: str):
+    expression_errors = (ExpressionError, UnsupportedError)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, tables: dict[str, Path], dataset: DatasetDocument, now: str):
+        super().__init__(dataset.body)
         self.con, self.tables, self.dataset, self.now = con, tables, dataset, now
 
-    def fail(self, where: str, problem: str) -> DefinitionError:
-        return DefinitionError(f"dataset {self.dataset.label} ({self.dataset.path.name}): {where}: {problem}")
+    def error(self, where: str, message: str) -> DefinitionError:
+        return DefinitionError(f"dataset {self.dataset.label}: {where}: {message}")
 
-    def bind(self, where: str, query: str) -> dict[str, str]:
+    def problem(self, where: str, message: str) -> None:
+        raise self.error(where, message)
+
+    def empty(self) -> Step:
+        return Step("", {})
+
+    def columns(self, table: Step) -> dict[str, str]:
+        return table.columns
+
+    def bind(self, where: str, sql: str) -> Step:
         try:
-            return describe(self.con, query)
+            return Step(sql, describe(self.con, sql))
         except duckdb.CatalogException as exc:
             table = re.search(r"Table with name (\S+) does not exist", str(exc))
             if table is None:
-                raise self.fail(where, str(exc).splitlines()[0]) from exc
+                raise self.error(where, str(exc).splitlines()[0]) from exc
             raise self.missing(where, table.group(1)) from exc
         except duckdb.Error as exc:
-            raise self.fail(where, str(exc).splitlines()[0]) from exc
+            raise self.error(where, str(exc).splitlines()[0]) from exc
 
     def missing(self, where: str, table: str) -> MissingTableError:
         found = ", ".join(self.tables) or "none"
@@ -113,166 +141,113 @@ class _Builder:
             f"dataset {self.dataset.label}: {where}: table {table!r} has no Parquet folder (tables found: {found})"
         )
 
-    def physical(self, table_id: str) -> tuple[str, dict[str, str]]:
-        tables = self.dataset.body.get("PhysicalTableMap") or {}
-        if table_id not in tables:
-            raise self.fail("LogicalTableMap", f"physical table {table_id!r} is not in PhysicalTableMap")
-        spec = tables[table_id]
-        where = f"PhysicalTableMap.{table_id}"
+    def physical(self, table_id: str, spec: dict[str, Any], where: str) -> Step:
         if "RelationalTable" in spec:
-            return self._relational(where, spec["RelationalTable"])
+            table = spec["RelationalTable"]
+            name = str(table.get("Name", ""))
+            matches = [t for t in self.tables if t.lower() == name.lower()]
+            if not matches:
+                raise self.missing(where, name)
+            source = self.bind(where, f"SELECT * FROM {quote(matches[0])}")
+            return self._typed(where, source, table.get("InputColumns") or [], name)
         if "CustomSql" in spec:
-            return self._custom_sql(where, spec["CustomSql"])
+            custom = spec["CustomSql"]
+            query = strip_qualifiers(str(custom.get("SqlQuery", "")).strip().rstrip(";"), list(self.tables))
+            source = self.bind(f"{where} (CustomSql {custom.get('Name', '')!r})", query)
+            return self._typed(where, source, custom.get("Columns") or [], "the query")
         kind = next(iter(spec), "empty")
-        raise self.fail(where, f"{kind} sources are not supported by the preview (RelationalTable, CustomSql are)")
+        return self.fail(where, f"{kind} sources are not supported by the preview (RelationalTable, CustomSql are)")
 
-    def _relational(self, where: str, table: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        name = str(table.get("Name", ""))
-        matches = [t for t in self.tables if t.lower() == name.lower()]
-        if not matches:
-            raise self.missing(where, name)
-        source = quote(matches[0])
-        available = self.bind(where, f"SELECT * FROM {source}")
-        return self._typed(where, f"SELECT * FROM {source}", available, table.get("InputColumns") or [], name)
-
-    def _custom_sql(self, where: str, custom: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        query = strip_qualifiers(str(custom.get("SqlQuery", "")).strip().rstrip(";"), list(self.tables))
-        available = self.bind(f"{where} (CustomSql {custom.get('Name', '')!r})", query)
-        return self._typed(where, query, available, custom.get("Columns") or [], "the query")
-
-    def _typed(
-        self, where: str, query: str, available: dict[str, str], columns: list[dict[str, Any]], source: str
-    ) -> tuple[str, dict[str, str]]:
+    def _typed(self, where: str, source: Step, columns: list[dict[str, Any]], what: str) -> Step:
         """Select the declared input columns with the declared types."""
         if not columns:
-            return query, available
+            return source
         selected = []
         for column in columns:
             name, kind = str(column.get("Name")), str(column.get("Type"))
-            if name not in available:
-                raise self.fail(where, f"input column {name!r} is not in {source} (it has: {', '.join(available)})")
-            selected.append(f"{self._cast(quote(name), available[name], kind)} AS {quote(name)}")
-        sql = f"SELECT {', '.join(selected)} FROM ({query})"
-        return sql, self.bind(where, sql)
+            if name not in source.columns:
+                raise self.error(where, f"input column {name!r} is not in {what} (it has: {', '.join(source.columns)})")
+            selected.append(f"{_cast(quote(name), source.columns[name], kind)} AS {quote(name)}")
+        return self.bind(where, f"SELECT {', '.join(selected)} FROM ({source.sql})")
 
-    @staticmethod
-    def _cast(sql: str, source_type: str, kind: str, fmt: str | None = None) -> str:
-        if kind == "DECIMAL":
-            return sql if source_type.startswith("DECIMAL") else f"TRY_CAST({sql} AS DOUBLE)"
-        if kind == "DATETIME" and source_type == "VARCHAR":
-            return f"try_strptime({sql}, {literal(java_date_format(fmt))})" if fmt else f"TRY_CAST({sql} AS TIMESTAMP)"
-        target = _INPUT_TYPES.get(kind)
-        if target is None:
-            return sql
-        return sql if source_type == target else f"TRY_CAST({sql} AS {target})"
-
-    def logical(self, table_id: str, seen: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
-        tables = self.dataset.body.get("LogicalTableMap") or {}
-        if table_id in seen:
-            raise self.fail(f"LogicalTableMap.{table_id}", "the logical tables refer to each other in a cycle")
-        spec = tables[table_id]
-        source = spec.get("Source") or {}
-        where = f"LogicalTableMap.{table_id}"
-        if "PhysicalTableId" in source:
-            query, columns = self.physical(str(source["PhysicalTableId"]))
-        elif "JoinInstruction" in source:
-            query, columns = self._join(where, source["JoinInstruction"], seen | {table_id})
-        else:
-            raise self.fail(where, "only PhysicalTableId and JoinInstruction sources are supported")
-        for index, step in enumerate(spec.get("DataTransforms") or []):
-            query, columns = self._transform(f"{where}.DataTransforms[{index}]", step, query, columns)
-        return query, columns
-
-    def _join(self, where: str, join: dict[str, Any], seen: frozenset[str]) -> tuple[str, dict[str, str]]:
-        left, left_columns = self.logical(str(join.get("LeftOperand")), seen)
-        right, right_columns = self.logical(str(join.get("RightOperand")), seen)
-        both = {**left_columns, **right_columns}
-        condition = self._expression(where + ".OnClause", str(join.get("OnClause", "")), both)
-        kind = {"INNER": "INNER", "LEFT": "LEFT", "RIGHT": "RIGHT", "OUTER": "FULL OUTER"}[str(join.get("Type"))]
-        sql = f"SELECT * FROM ({left}) {kind} JOIN ({right}) ON {condition}"
-        return sql, self.bind(where, sql)
-
-    def _expression(self, where: str, text: str, columns: dict[str, str]) -> str:
+    def sql(self, table: Step, expression: Expr) -> str:
         def column(name: str) -> str:
-            if name not in columns:
-                raise ExpressionError(f"column {name!r} does not exist here (columns: {', '.join(columns)})")
+            if name not in table.columns:
+                raise ExpressionError(f"column {name!r} does not exist here (columns: {', '.join(table.columns)})")
             return quote(name)
 
+        return SqlTranslator(column, self.now)(expression)
+
+    def join(self, left: Step, right: Step, kind: str, condition: Expr, where: str) -> Step:
+        both = Step("", {**left.columns, **right.columns})
         try:
-            return SqlTranslator(column, self.now)(parse(text))
-        except (ExpressionError, UnsupportedError) as exc:
-            raise self.fail(where, f"{text!r}: {exc}") from exc
+            on = self.sql(both, condition)
+        except self.expression_errors as exc:
+            return self.fail(f"{where}.OnClause", str(exc))
+        join = {"INNER": "INNER", "LEFT": "LEFT", "RIGHT": "RIGHT", "OUTER": "FULL OUTER"}[kind]
+        return self.bind(where, f"SELECT * FROM ({left.sql}) {join} JOIN ({right.sql}) ON {on}")
 
-    def _transform(
-        self, where: str, step: dict[str, Any], query: str, columns: dict[str, str]
-    ) -> tuple[str, dict[str, str]]:
-        kind, body = next(iter(step.items()))
-        if kind == "ProjectOperation":
-            names = body.get("ProjectedColumns") or []
-            missing = [n for n in names if n not in columns]
-            if missing:
-                raise self.fail(where, f"ProjectOperation: no column {missing[0]!r} (columns: {', '.join(columns)})")
-            sql = f"SELECT {', '.join(quote(n) for n in names)} FROM ({query})"
-        elif kind == "FilterOperation":
-            condition = self._expression(where, str(body.get("ConditionExpression", "")), columns)
-            sql = f"SELECT * FROM ({query}) WHERE {condition}"
-        elif kind == "CreateColumnsOperation":
-            created = []
-            for column in body.get("Columns") or []:
-                name = str(column.get("ColumnName"))
-                sql = self._expression(f"{where} column {name!r}", str(column.get("Expression", "")), columns)
-                created.append(f"{sql} AS {quote(name)}")
-            sql = f"SELECT *, {', '.join(created)} FROM ({query})" if created else query
-        elif kind == "RenameColumnOperation":
-            old, new = str(body.get("ColumnName")), str(body.get("NewColumnName"))
-            self._require(where, kind, old, columns)
-            sql = f"SELECT * EXCLUDE ({quote(old)}), {quote(old)} AS {quote(new)} FROM ({query})"
-        elif kind == "CastColumnTypeOperation":
-            name = str(body.get("ColumnName"))
-            self._require(where, kind, name, columns)
-            cast = self._cast(quote(name), columns[name], str(body.get("NewColumnType")), body.get("Format"))
-            sql = f"SELECT * REPLACE ({cast} AS {quote(name)}) FROM ({query})"
-        else:  # TagColumnOperation, UntagColumnOperation, OverrideDatasetParameterOperation: no effect on rows
-            return query, columns
-        return sql, self.bind(f"{where} ({kind})", sql)
+    def project(self, table: Step, names: list[str], where: str) -> Step:
+        return self.bind(f"{where} (ProjectOperation)", f"SELECT {', '.join(map(quote, names))} FROM ({table.sql})")
 
-    def _require(self, where: str, kind: str, name: str, columns: dict[str, str]) -> None:
-        if name not in columns:
-            raise self.fail(where, f"{kind}: no column {name!r} (columns: {', '.join(columns)})")
+    def rename(self, table: Step, old: str, new: str, where: str) -> Step:
+        sql = f"SELECT * EXCLUDE ({quote(old)}), {quote(old)} AS {quote(new)} FROM ({table.sql})"
+        return self.bind(f"{where} (RenameColumnOperation)", sql)
 
-    def build(self) -> tuple[str, dict[str, str]]:
-        logical = self.dataset.body.get("LogicalTableMap") or {}
-        if not logical:
-            physical = list(self.dataset.body.get("PhysicalTableMap") or {})
-            if len(physical) != 1:
-                raise self.fail("LogicalTableMap", "needed when there is more than one physical table")
-            return self.physical(physical[0])
-        referenced = {
-            str(spec.get("Source", {}).get("JoinInstruction", {}).get(side))
-            for spec in logical.values()
-            for side in ("LeftOperand", "RightOperand")
-        }
-        roots = [table_id for table_id in logical if table_id not in referenced]
-        if len(roots) != 1:
-            raise self.fail("LogicalTableMap", f"expected one final logical table, found {len(roots)}")
-        return self.logical(roots[0])
+    def cast(self, table: Step, name: str, new_type: str, date_format: str | None, where: str) -> Step:
+        cast = _cast(quote(name), table.columns[name], new_type, date_format)
+        return self.bind(
+            f"{where} (CastColumnTypeOperation)", f"SELECT * REPLACE ({cast} AS {quote(name)}) FROM ({table.sql})"
+        )
+
+    def create(self, table: Step, name: str, expression: Expr, where: str) -> Step:
+        return self.bind(where, f"SELECT *, {self.sql(table, expression)} AS {quote(name)} FROM ({table.sql})")
+
+    def filter(self, table: Step, condition: Expr, where: str) -> Step:
+        return self.bind(
+            f"{where} (FilterOperation)", f"SELECT * FROM ({table.sql}) WHERE {self.sql(table, condition)}"
+        )
+
+
+def _cast(sql: str, source_type: str, kind: str, fmt: str | None = None) -> str:
+    """A column read as a QuickSight type: numbers as DOUBLE (exact DECIMALs stay), dates parsed."""
+    if kind == "DECIMAL":
+        return sql if source_type.startswith("DECIMAL") else f"TRY_CAST({sql} AS DOUBLE)"
+    if kind == "DATETIME" and source_type == "VARCHAR":
+        return f"try_strptime({sql}, {literal(java_date_format(fmt))})" if fmt else f"TRY_CAST({sql} AS TIMESTAMP)"
+    target = _INPUT_TYPES.get(kind)
+    if target is None:
+        return sql
+    return sql if source_type == target else f"TRY_CAST({sql} AS {target})"
 
 
 def build_views(
     con: duckdb.DuckDBPyConnection,
     tables: dict[str, Path],
-    datasets: dict[str, DatasetFile],
+    datasets: dict[str, DatasetDocument],
     now: str,
 ) -> dict[str, DatasetView]:
     """One DuckDB view per dataset identifier; a dataset whose table is absent is kept with the reason."""
     views: dict[str, DatasetView] = {}
     for number, (identifier, dataset) in enumerate(sorted(datasets.items())):
         try:
-            query, columns = _Builder(con, tables, dataset, now).build()
+            step = _DuckDbSteps(con, tables, dataset, now).output()
         except MissingTableError as exc:
             views[identifier] = DatasetView(identifier, dataset.label, "", {}, missing=str(exc))
             continue
         view = f"dataset_{number}"
-        con.execute(f"CREATE VIEW {view} AS {query}")
-        views[identifier] = DatasetView(identifier, dataset.label, view, columns)
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS {step.sql}")
+        views[identifier] = DatasetView(identifier, dataset.label, view, step.columns)
     return views
+
+
+def newest_moment(con: duckdb.DuckDBPyConnection, views: dict[str, DatasetView]) -> datetime | None:
+    """The newest date or time in any date column of the datasets (None when they hold none)."""
+    found: list[datetime] = []
+    for view in views.values():
+        dates = [quote(name) for name, kind in view.columns.items() if kind.startswith(("TIMESTAMP", "DATE"))]
+        if view.missing or not dates:
+            continue
+        row = con.execute(f"SELECT {', '.join(f'max(CAST({d} AS TIMESTAMP))' for d in dates)} FROM {view.view}")
+        found += [value for value in row.fetchall()[0] if value is not None]
+    return max(found, default=None)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bcr.preview.datasets import DatasetView
-from bcr.preview.definitions import DefinitionError
 from bcr.preview.sql import UnsupportedError
+from bcr.quicksight.documents import DefinitionError
 from bcr.quicksight.expressions import Expr, ExpressionError, Field, fields, parse, replace_fields
 
 

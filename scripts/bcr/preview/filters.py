@@ -12,11 +12,11 @@ from typing import Any
 
 import duckdb
 
-from bcr.preview.definitions import DefinitionError
 from bcr.preview.fields import DatasetFields, column_of
 from bcr.preview.plan import ISO
 from bcr.preview.sql import SqlTranslator, UnsupportedError
 from bcr.preview.visuals import PageContext
+from bcr.quicksight.documents import DefinitionError
 from bcr.quicksight.expressions import Expr, ExpressionError, is_aggregated, parse
 
 _FILTER_KINDS = {

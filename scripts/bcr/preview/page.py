@@ -12,13 +12,14 @@ from typing import Any
 import duckdb
 
 from bcr.preview.cubes import json_value, run_cubes
-from bcr.preview.datasets import build_views, connect
-from bcr.preview.definitions import DefinitionError, Definitions
+from bcr.preview.datasets import build_views
+from bcr.preview.definitions import Dashboard
 from bcr.preview.fields import DatasetFields, column_of, dataset_fields
 from bcr.preview.filters import FilterSpec, compile_filters, compile_parameters
 from bcr.preview.plan import ISO, CubeRegistry
 from bcr.preview.sql import SqlTranslator, UnsupportedError, quote
 from bcr.preview.visuals import PageContext, compile_visual, format_spec
+from bcr.quicksight.documents import DefinitionError
 from bcr.quicksight.expressions import Expr
 
 _CONTROL_DEFAULTS = {  # DefaultFilterControlConfiguration.ControlOptions key → control kind
@@ -143,15 +144,16 @@ def _layout(sheet: dict[str, Any], warnings: list[str]) -> list[dict[str, Any]] 
     return None
 
 
-def build_page(definitions: Definitions, tables: Path, as_of: datetime) -> dict[str, Any]:
+def build_page(
+    dashboard: Dashboard, con: duckdb.DuckDBPyConnection, tables: dict[str, Path], as_of: datetime
+) -> dict[str, Any]:
     """The whole page description: sheets, visuals, filters, parameters, controls and cube data."""
     now_sql = f"TIMESTAMP '{as_of.strftime('%Y-%m-%d %H:%M:%S')}'"
-    con, found = connect(tables)
-    views = build_views(con, found, definitions.datasets, now_sql)
-    definition = definitions.dashboard.definition
+    views = build_views(con, tables, dashboard.datasets, now_sql)
+    definition = dashboard.definition
     warnings: list[str] = [
         f"dataset {dataset.label}: row-level security is not applied, every row is shown"
-        for dataset in definitions.datasets.values()
+        for dataset in dashboard.datasets.values()
         if dataset.body.get("RowLevelPermissionDataSet") or dataset.body.get("RowLevelPermissionTagConfiguration")
     ]
     datasets = dataset_fields(definition, views)
@@ -189,11 +191,10 @@ def build_page(definitions: Definitions, tables: Path, as_of: datetime) -> dict[
             }
         )
     data = run_cubes(con, registry, views)
-    con.close()
     options = definition.get("Options") or {}
     return {
-        "title": definitions.dashboard.name,
-        "dashboardId": definitions.dashboard.dashboard_id,
+        "title": dashboard.name,
+        "dashboardId": dashboard.id,
         "asOf": as_of.strftime(ISO),
         "weekStart": options.get("WeekStart", "SUNDAY"),
         "generatedAt": datetime.now(UTC).strftime(ISO),

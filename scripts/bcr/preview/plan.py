@@ -57,6 +57,10 @@ _IF_AGGREGATES = {"sumIf": "sum", "avgIf": "avg", "countIf": "count", "distinct_
 _IF_AGGREGATES |= {"minIf": "min", "maxIf": "max", "stdevIf": "stdev", "stdevpIf": "stdevp"}
 _IF_AGGREGATES |= {"varIf": "var", "varpIf": "varp", "medianIf": "median"}
 _COMBINE = {"sum": ("SUM", "sum"), "count": ("COUNT", "sum"), "min": ("MIN", "min"), "max": ("MAX", "max")}
+# Percentiles: "cont" interpolates between the two nearest values (percentileCont; the field wells'
+# percentile and median aggregations), "disc" takes the first value whose cumulative share reaches it
+# (percentileDisc, percentile). Both as DuckDB's quantile_cont and quantile_disc.
+QUANTILES = {"median": "cont", "percentileCont": "cont", "percentileDisc": "disc", "percentile": "disc"}
 
 
 def kind_of(duckdb_type: str) -> str:
@@ -69,6 +73,21 @@ def kind_of(duckdb_type: str) -> str:
     if duckdb_type.startswith((*numeric, "UBIGINT", "DOUBLE", "FLOAT", "REAL", "DECIMAL")):
         return "number"
     return "string"
+
+
+def _quantile_arguments(function: str, args: tuple[Expr, ...]) -> tuple[tuple[Expr, ...], float]:
+    """The measure of median(measure) or percentile…(measure, percentile) and the percentile as a fraction."""
+    count = 1 if function == "median" else 2
+    if len(args) > count:
+        raise UnsupportedError(f"{function}() with a group-by level is not evaluated in the page")
+    if len(args) < count:
+        raise ExpressionError(f"{function} takes {'a value' if count == 1 else 'a value and a percentile'}")
+    if function == "median":
+        return args, 0.5
+    percentile = args[1]
+    if not isinstance(percentile, Num) or not 0 <= percentile.value <= 100:
+        raise ExpressionError(f"the percentile of {function}() must be a number from 0 to 100")
+    return args[:1], percentile.value / 100
 
 
 def finer(first: str, second: str) -> str:
@@ -238,21 +257,22 @@ class VisualCompiler:
         return len(self.atoms) - 1
 
     def _atom(self, call: Call) -> list[Any]:
-        function, cond = call.name, None
+        function, cond, args = call.name, None, call.args
         if function in _IF_AGGREGATES:
-            if len(call.args) != 2:
+            if len(args) != 2:
                 raise ExpressionError(f"{function} takes a value and a condition")
-            function, cond = _IF_AGGREGATES[function], call.args[1]
-        elif len(call.args) != 1:
-            raise ExpressionError(f"{function} takes one argument, got {len(call.args)}")
-        arg = call.args[0]
+            function, cond, args = _IF_AGGREGATES[function], args[1], args[:1]
+        fraction = None
+        if function in QUANTILES:
+            args, fraction = _quantile_arguments(function, args)
+        elif len(args) != 1:
+            raise ExpressionError(f"{function} takes one argument, got {len(args)}")
+        arg = args[0]
         if is_aggregated(arg) or (cond is not None and is_aggregated(cond)):
             raise ExpressionError(f"{call.name}() cannot aggregate an aggregate")
-        return self._plan(function, arg, cond)
+        return self._plan(function, arg, cond, fraction)
 
-    def _plan(self, function: str, arg: Expr, cond: Expr | None) -> list[Any]:
-        if function in {"median", "percentile", "percentileCont", "percentileDisc"}:
-            raise UnsupportedError(f"{function}() cannot be re-aggregated in the page")
+    def _plan(self, function: str, arg: Expr, cond: Expr | None, fraction: float | None = None) -> list[Any]:
         if function == "avg":
             return ["ratio", self._plan("sum", arg, cond), self._plan("count", arg, cond)]
         if function in {"var", "varp", "stdev", "stdevp"}:
@@ -260,8 +280,10 @@ class VisualCompiler:
             parts = [self._plan("sum", arg, cond), self._plan("sum", square, cond), self._plan("count", arg, cond)]
             return ["var", *parts, function in {"var", "stdev"}, function.startswith("stdev")]
         if cond is not None and params(cond):
-            return ["when", self.row(cond)[0], self._plan(function, arg, None)]
+            return ["when", self.row(cond)[0], self._plan(function, arg, None, fraction)]
         if params(arg):
+            if function in QUANTILES:
+                raise UnsupportedError(f"a parameter inside {function}() is not evaluated in the page")
             return self._branches(function, arg, cond)
         value = self.sql(arg)
         if cond is not None:
@@ -269,6 +291,11 @@ class VisualCompiler:
         if function == "distinct_count":
             kind = kind_of(self.registry.type_of(self.dataset, value))
             return ["d", self._grain(value, kind, truncate=False)[1]]
+        if function in QUANTILES:
+            # Exact: each cube row carries its values with their counts, which the page merges.
+            key = self.registry.measure(self.dataset, f"histogram({value})")
+            self.measure_keys.add(key)
+            return ["q", key, fraction, QUANTILES[function]]
         sql_function, combine = _COMBINE[function]
         key = self.registry.measure(self.dataset, f"{sql_function}({value})")
         self.measure_keys.add(key)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bcr.preview.definitions import load_definitions
+from bcr.preview.datasets import EARLIEST, build_views, connect, newest_moment
+from bcr.preview.definitions import load_dashboard
 from bcr.preview.page import build_page
 
 _ASSETS = Path(__file__).parent / "assets"
@@ -54,35 +56,37 @@ def embed_json(page: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028")
 
 
-def latest_usage_date(tables: Path) -> str | None:
-    """The newest ``usage_date=`` partition under any table: the end of the data."""
-    dates = [p.name.split("=", 1)[1] for p in tables.glob("*/usage_date=*") if p.is_dir()]
-    return max(dates) if dates else None
+def resolve_as_of(as_of: str, newest: Callable[[], datetime | None]) -> datetime:
+    """The moment ``now()`` stands for (naive UTC).
 
-
-def resolve_as_of(as_of: str, tables: Path) -> datetime:
-    """``latest`` (default): the end of the newest usage date in the tables, so a preview of older data
-    still shows its last 30 days; ``now``: the clock, as QuickSight does; or an ISO date or time."""
-    if as_of == "now":
-        return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    ``latest`` (the default): the newest date or time in any dataset the dashboard reads, which for tables
+    written by ``bcr etl`` is the end of the last run, as if the dashboard were opened right after the job
+    wrote them; relative dates then cover the runs as well as the usage they recorded, and a preview of
+    older tables still shows their last days. ``now``: the clock, as QuickSight does. Or an ISO date or time.
+    """
     if as_of == "latest":
-        latest = latest_usage_date(tables)
-        if latest is None:
-            return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-        return datetime.fromisoformat(latest).replace(hour=23, minute=59, second=59)
+        moment = newest()
+        if moment is not None:
+            return moment.replace(microsecond=0) + timedelta(seconds=1 if moment.microsecond else 0)
+    if as_of in ("now", "latest"):
+        return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     parsed = datetime.fromisoformat(as_of)
     if len(as_of) == 10:
         parsed = parsed.replace(hour=23, minute=59, second=59)
     return parsed.replace(tzinfo=None)
 
 
-def write_report(
-    tables: Path, definitions: Path, out: Path, as_of: str = "latest", dashboard: str | None = None
-) -> ReportResult:
+def write_report(tables: Path, definitions: Path, out: Path, as_of: str = "latest") -> ReportResult:
     """Render the dashboard definition in ``definitions`` over ``tables`` into ``out``."""
-    loaded = load_definitions(definitions, dashboard)
-    anchor = resolve_as_of(as_of, tables)
-    page = build_page(loaded, tables, anchor)
+    dashboard = load_dashboard(definitions)
+    con, found = connect(tables)
+    try:
+        # The probe evaluates the datasets with now() at the earliest time, so nothing derived from now()
+        # can pass for the newest moment in the data.
+        anchor = resolve_as_of(as_of, lambda: newest_moment(con, build_views(con, found, dashboard.datasets, EARLIEST)))
+        page = build_page(dashboard, con, found, anchor)
+    finally:
+        con.close()
     document = _TEMPLATE.format(
         css=(_ASSETS / "report.css").read_text(encoding="utf-8"),
         data=embed_json(page),

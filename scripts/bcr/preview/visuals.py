@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bcr.preview.definitions import DefinitionError
 from bcr.preview.fields import DatasetFields, column_of
 from bcr.preview.plan import GRANULARITIES, CubeRegistry, VisualCompiler, finer
 from bcr.preview.sql import UnsupportedError
-from bcr.quicksight.expressions import Call, Expr, ExpressionError, is_aggregated, parse
+from bcr.quicksight.documents import DefinitionError
+from bcr.quicksight.expressions import Call, Expr, ExpressionError, Num, is_aggregated, parse
 from bcr.quicksight.expressions import fields as expression_fields
 
 SUPPORTED = ("KPIVisual", "BarChartVisual", "LineChartVisual", "PieChartVisual", "TableVisual", "PivotTableVisual")
@@ -266,7 +266,8 @@ class _Visual:
         if kind == "NumericalMeasureField":
             aggregation = aggregation or {}
             if "PercentileAggregation" in aggregation:
-                raise UnsupportedError("percentile aggregation cannot be re-aggregated in the page")
+                percentile = aggregation["PercentileAggregation"].get("PercentileValue", 50)
+                return Call("percentileCont", (expr, Num(percentile))), f"{name} (P{percentile:g})", "number"
             aggregation = aggregation.get("SimpleNumericalAggregation", "SUM")
         function, word = _AGGREGATION.get(str(aggregation or "COUNT"), (None, None))
         if function is None:

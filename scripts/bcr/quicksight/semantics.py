@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bcr.quicksight.datasets import Dataset, resolved_id
-from bcr.quicksight.documents import DASHBOARD_FILE, DATASETS_DIR, Definitions, variant
+from bcr.quicksight.documents import DASHBOARD_FILE, Definitions, dataset_file, variant
 from bcr.quicksight.expressions import (
     DATETIME,
     DECIMAL,
@@ -104,15 +104,15 @@ class _DashboardCheck:
             path, identifier = f"Definition.DataSetIdentifierDeclarations[{index}]", declaration.get("Identifier")
             dataset = self.datasets.get(identifier)
             if dataset is None:
-                self.problem(path, f"dataset {identifier!r} has no file {DATASETS_DIR}/{identifier}.json")
+                self.problem(path, f"dataset {identifier!r} has no file {dataset_file(identifier)}")
                 continue
             arn = resolved_id(declaration.get("DataSetArn"), f"{DASHBOARD_FILE} {path}.DataSetArn", self.problems)
             if not arn.endswith(f":dataset/{dataset.id}"):
-                self.problem(f"{path}.DataSetArn", f"{arn!r} is not the dataset of {DATASETS_DIR}/{identifier}.json")
+                self.problem(f"{path}.DataSetArn", f"{arn!r} is not the dataset of {dataset_file(identifier)}")
             self.declared[identifier] = dataset
             self.columns[identifier] = {name: Result(kind) for name, kind in dataset.columns.items()}
         for name in sorted(set(self.datasets) - set(self.declared)):
-            self.problems.append(f"{DATASETS_DIR}/{name}.json: not used by {DASHBOARD_FILE} (declare it or delete it)")
+            self.problems.append(f"{dataset_file(name)}: not used by {DASHBOARD_FILE} (declare it or delete it)")
 
     def parameter_declarations(self) -> None:
         for index, declaration in enumerate(self.definition.get("ParameterDeclarations") or []):

@@ -289,6 +289,23 @@
 
   // ---- partial aggregates (atoms) --------------------------------------------------------------
 
+  // percentileCont interpolates between the values at ranks floor and ceil of p·(n−1); percentileDisc is the
+  // first value whose cumulative share reaches p. The same definitions as DuckDB's quantile_cont/_disc.
+  function percentile(counts, p, mode) {
+    const values = Array.from(counts.keys()).sort(function (a, b) { return a - b; });
+    let n = 0;
+    for (const v of values) n += counts.get(v);
+    if (!n) return null;
+    function at(rank) {  // the value at a 0-based rank
+      let seen = 0;
+      for (const v of values) { seen += counts.get(v); if (rank < seen) return v; }
+      return values[values.length - 1];
+    }
+    if (mode === 'disc') return at(Math.max(0, Math.ceil(p * n) - 1));
+    const h = p * (n - 1), low = Math.floor(h), lower = at(low);
+    return h === low ? lower : lower + (h - low) * (at(low + 1) - lower);
+  }
+
   function accumulator(plan, cube) {
     switch (plan[0]) {
       case 'c': {
@@ -304,6 +321,16 @@
             else if (compare(v, acc) > 0) acc = v;
           },
           value: function () { return acc; },
+        };
+      }
+      case 'q': {
+        // An exact percentile: merge the [value, count] pairs of every row, then read the rank.
+        const column = cube.columns[plan[1]], counts = new Map();
+        return {
+          add: function (i) {
+            for (const [v, n] of column[i] || []) counts.set(v, (counts.get(v) || 0) + n);
+          },
+          value: function () { return percentile(counts, plan[2], plan[3]); },
         };
       }
       case 'd': {
