@@ -140,8 +140,11 @@ def test_a_calculated_field_on_a_missing_column_or_parameter_is_caught(project: 
 
     edit(root / DASHBOARD, break_fields)
     found = "\n".join(problems(root))
-    assert "unpriced_requests: unknown column {total_costs} in dataset 'daily_costs'" in found
-    assert "cost_current_period: unknown parameter ${PeriodBegin}" in found
+    assert (
+        "CalculatedFields[3]: calculated field 'unpriced_requests': no column or calculated field 'total_costs' in "
+        "dataset daily_costs"
+    ) in found
+    assert "CalculatedFields[0]: calculated field 'cost_current_period': unknown parameter ${PeriodBegin}" in found
 
 
 def test_an_already_aggregated_field_aggregated_again_is_caught(project: tuple[Path, Path]) -> None:

@@ -16,8 +16,8 @@ from bcr.preview.fields import DatasetFields, column_of
 from bcr.preview.plan import ISO
 from bcr.preview.sql import SqlTranslator, UnsupportedError
 from bcr.preview.visuals import PageContext
-from bcr.quicksight.documents import DefinitionError
-from bcr.quicksight.expressions import Expr, ExpressionError, is_aggregated, parse
+from bcr.quicksight.documents import DefinitionError, variant
+from bcr.quicksight.expressions import PARAMETER_TYPES, STRING, Expr, ExpressionError, is_aggregated, parse
 
 _FILTER_KINDS = {
     "CategoryFilter": "category",
@@ -66,7 +66,7 @@ class FilterSpec:
         if dataset == self.column[0]:
             return True
         fields = ctx.datasets[dataset]
-        return self.cross and (self.column[1] in fields.view.columns or fields.is_calculated(self.column[1]))
+        return self.cross and fields.has(self.column[1])
 
     def expression(self, dataset: str, ctx: PageContext) -> Expr:
         return ctx.datasets[dataset].resolve(self.column[1])
@@ -88,14 +88,9 @@ def compile_parameters(
 ) -> dict[str, Any]:
     parameters: dict[str, Any] = {}
     for wrapper in definition.get("ParameterDeclarations") or []:
-        kind, body = next(iter(wrapper.items()))
+        kind, body = variant(wrapper)
         name = str(body.get("Name"))
-        value_type = {
-            "StringParameterDeclaration": "string",
-            "IntegerParameterDeclaration": "integer",
-            "DecimalParameterDeclaration": "decimal",
-            "DateTimeParameterDeclaration": "datetime",
-        }.get(kind, "string")
+        value_type = PARAMETER_TYPES.get(kind, STRING).lower()  # how the page compares and formats its values
         multi = body.get("ParameterValueType") == "MULTI_VALUED"
         defaults = body.get("DefaultValues") or {}
         values: list[Any] = list(defaults.get("StaticValues") or [])
@@ -122,7 +117,7 @@ def _filter_config(kind: str, body: dict[str, Any], rolling: Any) -> dict[str, A
     config: dict[str, Any] = {"nulls": body.get("NullOption", "ALL_VALUES")}
     if kind == "category":
         settings = body.get("Configuration") or {}
-        inner_kind, inner = next(iter(settings.items())) if settings else ("", {})
+        inner_kind, inner = variant(settings)
         all_values = inner.get("SelectAllOptions") == "FILTER_ALL_VALUES"
         config["nulls"] = inner.get("NullOption", "ALL_VALUES")
         config["op"] = inner.get("MatchOperator", "EQUALS")
@@ -183,7 +178,7 @@ def compile_filters(
         if group.get("Status", "ENABLED") == "DISABLED":
             continue
         for wrapper in group.get("Filters") or []:
-            filter_type, body = next(iter(wrapper.items()))
+            filter_type, body = variant(wrapper)
             filter_id = str(body.get("FilterId"))
             kind = _FILTER_KINDS.get(filter_type)
             if kind is None or "AggregationFunction" in body:

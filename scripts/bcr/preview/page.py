@@ -19,7 +19,7 @@ from bcr.preview.filters import FilterSpec, compile_filters, compile_parameters
 from bcr.preview.plan import ISO, CubeRegistry
 from bcr.preview.sql import SqlTranslator, UnsupportedError, quote
 from bcr.preview.visuals import PageContext, compile_visual, format_spec
-from bcr.quicksight.documents import DefinitionError
+from bcr.quicksight.documents import DefinitionError, variant
 from bcr.quicksight.expressions import Expr
 
 _CONTROL_DEFAULTS = {  # DefaultFilterControlConfiguration.ControlOptions key → control kind
@@ -56,7 +56,7 @@ def compile_controls(
 ) -> list[dict[str, Any]]:
     controls = []
     for wrapper in sheet.get("FilterControls") or []:
-        kind, body = next(iter(wrapper.items()))
+        kind, body = variant(wrapper)
         filter_id = str(body.get("SourceFilterId"))
         spec = filters.get(filter_id)
         control: dict[str, Any] = {"id": body.get("FilterControlId"), "filter": filter_id, "title": _title_text(body)}
@@ -80,7 +80,7 @@ def compile_controls(
             control["range"] = body.get("Type", "DATE_RANGE") == "DATE_RANGE"
         controls.append(control)
     for wrapper in sheet.get("ParameterControls") or []:
-        kind, body = next(iter(wrapper.items()))
+        kind, body = variant(wrapper)
         name = str(body.get("SourceParameterName"))
         if name not in ctx.parameters:
             raise DefinitionError(

@@ -168,6 +168,10 @@ class SqlTranslator:
         method = getattr(self, f"_f_{name}", None)
         if method is not None:
             return method(call)
+        template = _TEMPLATES.get(name)
+        if template is not None:
+            _count(call, template.count("{"))
+            return template.format(*(self.sql(arg) for arg in args))
         simple = _SIMPLE.get(name)
         if simple is None:
             raise UnsupportedError(f"function {name}() is not supported by the preview")
@@ -203,18 +207,6 @@ class SqlTranslator:
         whens = " ".join(f"WHEN {self.sql(v)} THEN {self.sql(r)}" for v, r in pairs)
         return f"(CASE {self.sql(call.args[0])} {whens} ELSE {self.sql(call.args[-1])} END)"
 
-    def _f_isNull(self, call: Call) -> str:
-        _count(call, 1)
-        return f"({self.sql(call.args[0])} IS NULL)"
-
-    def _f_isNotNull(self, call: Call) -> str:
-        _count(call, 1)
-        return f"({self.sql(call.args[0])} IS NOT NULL)"
-
-    def _f_toString(self, call: Call) -> str:
-        _count(call, 1)
-        return f"CAST({self.sql(call.args[0])} AS VARCHAR)"
-
     def _f_in(self, call: Call, negate: bool = False) -> str:
         _count(call, 2)
         value, values = self.sql(call.args[0]), self.sql(call.args[1])
@@ -246,30 +238,6 @@ class SqlTranslator:
         start = self.sql(call.args[2])
         found = f"strpos(substring({text}, {start}), {part})"
         return f"(CASE WHEN {found} = 0 THEN 0 ELSE {found} + {start} - 1 END)"
-
-    def _f_log(self, call: Call) -> str:
-        _count(call, 1)
-        return f"log10({self.sql(call.args[0])})"
-
-    def _f_mod(self, call: Call) -> str:
-        _count(call, 2)
-        return f"({self.sql(call.args[0])} % {self.sql(call.args[1])})"
-
-    def _f_parseInt(self, call: Call) -> str:
-        _count(call, 1)
-        return f"TRY_CAST({self.sql(call.args[0])} AS BIGINT)"
-
-    def _f_parseDecimal(self, call: Call) -> str:
-        _count(call, 1)
-        return f"TRY_CAST({self.sql(call.args[0])} AS DOUBLE)"
-
-    def _f_intToDecimal(self, call: Call) -> str:
-        _count(call, 1)
-        return f"CAST({self.sql(call.args[0])} AS DOUBLE)"
-
-    def _f_decimalToInt(self, call: Call) -> str:
-        _count(call, 1)
-        return f"CAST(trunc({self.sql(call.args[0])}) AS BIGINT)"
 
     def _f_now(self, call: Call) -> str:
         _count(call, 0)
@@ -311,11 +279,20 @@ class SqlTranslator:
         pattern = call.args[1].value if len(call.args) > 1 and isinstance(call.args[1], Str) else "MM/dd/yyyy"
         return f"strftime(CAST({self.sql(call.args[0])} AS TIMESTAMP), {literal(java_date_format(pattern))})"
 
-    def _f_epochDate(self, call: Call) -> str:
-        _count(call, 1)
-        return f"CAST(to_timestamp({self.sql(call.args[0])}) AS TIMESTAMP)"
 
-
+# QuickSight name → DuckDB SQL with its arguments in {0}, {1}, … (one placeholder per argument).
+_TEMPLATES: dict[str, str] = {
+    "isNull": "({0} IS NULL)",
+    "isNotNull": "({0} IS NOT NULL)",
+    "toString": "CAST({0} AS VARCHAR)",
+    "log": "log10({0})",
+    "mod": "({0} % {1})",
+    "parseInt": "TRY_CAST({0} AS BIGINT)",
+    "parseDecimal": "TRY_CAST({0} AS DOUBLE)",
+    "intToDecimal": "CAST({0} AS DOUBLE)",
+    "decimalToInt": "CAST(trunc({0}) AS BIGINT)",
+    "epochDate": "CAST(to_timestamp({0}) AS TIMESTAMP)",
+}
 # QuickSight name → (DuckDB name, min args, max args) for plain renames.
 _SIMPLE: dict[str, tuple[str, int, int]] = {
     "coalesce": ("coalesce", 1, 99),

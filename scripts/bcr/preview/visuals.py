@@ -14,7 +14,7 @@ from typing import Any
 from bcr.preview.fields import DatasetFields, column_of
 from bcr.preview.plan import GRANULARITIES, CubeRegistry, VisualCompiler, finer
 from bcr.preview.sql import UnsupportedError
-from bcr.quicksight.documents import DefinitionError
+from bcr.quicksight.documents import DefinitionError, variant
 from bcr.quicksight.expressions import Call, Expr, ExpressionError, Num, is_aggregated, parse
 from bcr.quicksight.expressions import fields as expression_fields
 
@@ -59,11 +59,6 @@ class PageContext:
     filters: list[Any]  # page.FilterSpec
     column_formats: dict[tuple[str, str], Any]
     warnings: list[str] = field(default_factory=list)
-
-
-def _unwrap(wrapper: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    kind, body = next(iter(wrapper.items()))
-    return kind, body
 
 
 def format_spec(config: Any) -> dict[str, Any] | None:
@@ -179,7 +174,7 @@ class _Visual:
     def fields(self, wells: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for role, items in wells.items():
             for item in items:
-                kind, body = _unwrap(item) if role != "raw" else ("UnaggregatedField", item)
+                kind, body = variant(item) if role != "raw" else ("UnaggregatedField", item)
                 yield role, kind, body
 
     def dataset(self, wells: dict[str, list[dict[str, Any]]]) -> str:
@@ -205,11 +200,7 @@ class _Visual:
             if kind == "CalculatedMeasureField":
                 field_id = str(body.get("FieldId"))
                 names |= self.guard(field_id, lambda b=body: expression_fields(parse(str(b.get("Expression", "")))))
-        fits = [
-            identifier
-            for identifier, fields in self.ctx.datasets.items()
-            if all(n in fields.view.columns or fields.is_calculated(n) for n in names)
-        ]
+        fits = [identifier for identifier, fields in self.ctx.datasets.items() if all(fields.has(n) for n in names)]
         if len(fits) != 1:
             raise DefinitionError(
                 f"visual {self.id} (sheet {self.sheet_id}): its calculated fields name {sorted(names)}, found in "
@@ -423,7 +414,7 @@ class _Visual:
 
 def compile_visual(ctx: PageContext, sheet_id: str, wrapper: dict[str, Any]) -> dict[str, Any]:
     """The page's description of one visual, or a labelled placeholder; a broken reference raises."""
-    visual_type, body = _unwrap(wrapper)
+    visual_type, body = variant(wrapper)
     visual_id, title = str(body.get("VisualId")), _title(body.get("Title"))
     if visual_type not in SUPPORTED:
         ctx.warnings.append(f"visual {visual_id}: {visual_type} is shown as a placeholder")

@@ -87,6 +87,13 @@ class ExpressionError(ValueError):
 # Result types, named like QuickSight's column types.
 STRING, INTEGER, DECIMAL, DATETIME, BOOLEAN = "STRING", "INTEGER", "DECIMAL", "DATETIME", "BOOLEAN"
 NUMERIC = frozenset({INTEGER, DECIMAL})
+# What a parameter of each declaration type holds.
+PARAMETER_TYPES = {
+    "StringParameterDeclaration": STRING,
+    "IntegerParameterDeclaration": INTEGER,
+    "DecimalParameterDeclaration": DECIMAL,
+    "DateTimeParameterDeclaration": DATETIME,
+}
 # A function's result: a type, ``arg`` for its first argument's type, or ``branch`` for the common type of
 # the arguments it may return (ifelse, coalesce, switch).
 ARG, BRANCH = "arg", "branch"

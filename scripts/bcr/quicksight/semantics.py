@@ -15,13 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bcr.quicksight.calculated import CalculatedFields
 from bcr.quicksight.datasets import Dataset, resolved_id
 from bcr.quicksight.documents import DASHBOARD_FILE, Definitions, dataset_file, variant
 from bcr.quicksight.expressions import (
     DATETIME,
-    DECIMAL,
-    INTEGER,
     NUMERIC,
+    PARAMETER_TYPES,
     STRING,
     ExpressionError,
     Result,
@@ -46,12 +46,6 @@ _CONTEXT_TYPES = {
 }
 _MEASURES = ("NumericalMeasureField", "CategoricalMeasureField", "DateMeasureField")
 _DIMENSIONS = ("NumericalDimensionField", "CategoricalDimensionField", "DateDimensionField")
-_PARAMETER_TYPES = {
-    "StringParameterDeclaration": STRING,
-    "IntegerParameterDeclaration": INTEGER,
-    "DecimalParameterDeclaration": DECIMAL,
-    "DateTimeParameterDeclaration": DATETIME,
-}
 _RANGE_BOUNDS = ("RangeMinimumValue", "RangeMaximumValue", "RangeMinimum", "RangeMaximum")
 _CONTROL_ELEMENTS = {"FILTER_CONTROL": "filter control", "PARAMETER_CONTROL": "parameter control"}
 
@@ -121,7 +115,7 @@ class _DashboardCheck:
             if name in self.parameters:
                 self.problem(f"Definition.ParameterDeclarations[{index}]", f"parameter {name!r} is declared twice")
             multi = body.get("ParameterValueType") == "MULTI_VALUED"
-            self.parameters[name] = (_PARAMETER_TYPES.get(kind, STRING), multi)
+            self.parameters[name] = (PARAMETER_TYPES.get(kind, STRING), multi)
 
     def parameter_type(self, name: str) -> str:
         if name not in self.parameters:
@@ -129,37 +123,26 @@ class _DashboardCheck:
         return self.parameters[name][0]
 
     def calculated_fields(self) -> None:
-        fields: dict[tuple[str, str], tuple[str, str]] = {}
+        datasets = {identifier: CalculatedFields(identifier, columns) for identifier, columns in self.columns.items()}
+        paths: dict[tuple[str, str], str] = {}
         for index, calculated in enumerate(self.definition.get("CalculatedFields") or []):
             path = f"Definition.CalculatedFields[{index}]"
-            key = (calculated.get("DataSetIdentifier"), calculated.get("Name"))
-            if key[0] not in self.columns:
+            identifier, name = calculated.get("DataSetIdentifier"), calculated.get("Name")
+            if identifier not in datasets:
                 continue  # reported as an undeclared identifier by references()
-            if key in fields or key[1] in self.columns[key[0]]:
-                self.problem(path, f"{key[1]!r} already exists in dataset {key[0]!r}")
+            if datasets[identifier].has(name):
+                self.problem(path, f"{name!r} already exists in dataset {identifier!r}")
                 continue
-            fields[key] = (calculated.get("Expression", ""), path)
+            datasets[identifier].calculated[name] = calculated.get("Expression", "")
+            paths[(identifier, name)] = path
         results: dict[tuple[str, str], Result] = {}
-
-        def column(identifier: str, name: str, visiting: tuple[str, ...]) -> Result:
-            if name in self.columns[identifier]:
-                return self.columns[identifier][name]
-            key = (identifier, name)
-            if key not in fields:
-                raise ExpressionError(f"unknown column {{{name}}} in dataset {identifier!r}")
-            if key not in results:
-                if name in visiting:
-                    raise ExpressionError(f"calculated fields refer to each other in a cycle: {' -> '.join(visiting)}")
-                expression, _ = fields[key]
-                lookup = lambda other: column(identifier, other, (*visiting, name))  # noqa: E731
-                results[key] = infer(parse(expression), lookup, self.parameter_type)
-            return results[key]
-
-        for (identifier, name), (_, path) in fields.items():
+        for (identifier, name), path in paths.items():
             try:
-                column(identifier, name, ())
+                results[(identifier, name)] = datasets[identifier].infer(
+                    name, self.columns[identifier].__getitem__, self.parameter_type
+                )
             except ExpressionError as exc:
-                self.problem(path, f"{name}: {exc}")
+                self.problem(path, str(exc))
                 results[(identifier, name)] = Result(None)
         for (identifier, name), result in results.items():
             self.columns[identifier][name] = result
