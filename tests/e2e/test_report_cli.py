@@ -13,9 +13,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from quicksight_helpers import edit
 
 from bcr.cli import main
 from bcr.preview.render import embed_json
+from bcr.quicksight.documents import DEFAULT_ROOT
 
 DEFINITIONS_FIXTURE = Path(__file__).parents[1] / "fixtures" / "quicksight_definitions"
 DASHBOARD = Path("dashboard.json")
@@ -28,14 +30,24 @@ def page_data(report: Path) -> dict[str, Any]:
     return json.loads(match.group(1))
 
 
-def edited(tmp_path: Path, change: Callable[[dict[str, Any]], None], path: Path = DASHBOARD) -> Path:
-    """A copy of the fixture definitions with one file changed."""
+def edited(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], path: Path = DASHBOARD, source: Path = DEFINITIONS_FIXTURE
+) -> Path:
+    """A copy of the fixture (or another definitions folder) with one file changed."""
     folder = tmp_path / "definitions"
-    shutil.copytree(DEFINITIONS_FIXTURE, folder)
-    body = json.loads((folder / path).read_text())
-    change(body)
-    (folder / path).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    shutil.copytree(source, folder)
+    edit(folder / path, change)
     return folder
+
+
+def calculation(name: str, expression: str) -> Callable[[dict[str, Any]], None]:
+    """A change that gives calculated field ``name`` another expression."""
+
+    def change(body: dict[str, Any]) -> None:
+        [calculated] = [c for c in body["Definition"]["CalculatedFields"] if c["Name"] == name]
+        calculated["Expression"] = expression
+
+    return change
 
 
 def visual(body: dict[str, Any], visual_id: str) -> dict[str, Any]:
@@ -96,27 +108,32 @@ def test_cube_totals_equal_the_tables(demo_run) -> None:
     assert got == pytest.approx(float(expected_spend), abs=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("source", "visual_id", "field_id"),
+    [
+        (DEFAULT_ROOT, "overview-spend-by-model", "overview-spend-by-model.cost"),
+        (DEFINITIONS_FIXTURE, "bar-spend-by-model", "model-spend"),
+    ],
+    ids=["committed", "fixture"],
+)
 def test_a_wrong_column_exits_2_naming_the_visual_and_the_field(
-    demo_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo_run, tmp_path: Path, capsys: pytest.CaptureFixture[str], source: Path, visual_id: str, field_id: str
 ) -> None:
     def break_column(body: dict[str, Any]) -> None:
-        values = visual(body, "bar-spend-by-model")["ChartConfiguration"]["FieldWells"]["BarChartAggregatedFieldWells"]
+        values = visual(body, visual_id)["ChartConfiguration"]["FieldWells"]["BarChartAggregatedFieldWells"]
         values["Values"][0]["NumericalMeasureField"]["Column"]["ColumnName"] = "total_costs"
 
-    assert report(demo_run.tables, edited(tmp_path, break_column), tmp_path / "r.html") == 2
+    folder = edited(tmp_path, break_column, source=source)
+    assert report(demo_run.tables, folder, tmp_path / "r.html") == 2
     err = one_line_error(capsys)
-    assert "visual bar-spend-by-model" in err and "field model-spend" in err and "'total_costs'" in err
+    assert f"visual {visual_id}" in err and f"field {field_id}" in err and "'total_costs'" in err
     assert not (tmp_path / "r.html").exists()
 
 
 def test_a_broken_calculated_field_exits_2_naming_the_visual_the_field_and_the_column(
     demo_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def break_calculation(body: dict[str, Any]) -> None:
-        for calculated in body["Definition"]["CalculatedFields"]:
-            if calculated["Name"] == "cost_per_1k_requests":
-                calculated["Expression"] = "sum({total_cost}) / sum({request_cnt}) * 1000"
-
+    break_calculation = calculation("cost_per_1k_requests", "sum({total_cost}) / sum({request_cnt}) * 1000")
     assert report(demo_run.tables, edited(tmp_path, break_calculation), tmp_path / "r.html") == 2
     err = one_line_error(capsys)
     assert "visual kpi-cost-per-1k" in err and "field cost-per-1k" in err
@@ -147,11 +164,7 @@ def test_an_invalid_expression_exits_2(
 def test_a_type_error_found_by_duckdb_names_the_field(
     demo_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def change(body: dict[str, Any]) -> None:
-        for calculated in body["Definition"]["CalculatedFields"]:
-            if calculated["Name"] == "tenant_label":
-                calculated["Expression"] = "coalesce({tenant}, {request_count})"
-
+    change = calculation("tenant_label", "coalesce({tenant}, {request_count})")
     assert report(demo_run.tables, edited(tmp_path, change), tmp_path / "r.html") == 2
     err = one_line_error(capsys)
     assert "visual bar-top-tenants" in err and "field tenant" in err
