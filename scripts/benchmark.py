@@ -22,9 +22,9 @@ import time
 from datetime import UTC, timedelta
 from pathlib import Path
 
-from bcr.commands.report import default_definitions
 from bcr.generate import generate_logs
 from bcr.preview.render import write_report
+from bcr.quicksight.documents import DEFAULT_ROOT
 from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
 from bedrock_costs.discover import discover_local
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
@@ -120,7 +120,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("LOGS", "OUT"), help=argparse.SUPPRESS)
-    parser.add_argument("--definitions", type=Path, help="dashboard definitions for the report figures")
+    parser.add_argument(
+        "--definitions", type=Path, default=DEFAULT_ROOT, help="dashboard definitions for the report figures"
+    )
     args = parser.parse_args()
     if args.floor:
         floor(*args.floor)
@@ -166,7 +168,7 @@ def main() -> None:
     print(f"no new files (whole `bcr etl` process incl. Spark start): {incremental:.1f} s")
     print(f"reconciled: {summary.reconciled}")
     print(f"data quality: {rules} rules on the tables in {quality:.1f} s ({passed} passed)")
-    report_figures(args.workdir / "tables", args.definitions or default_definitions(), args.workdir / "report.html")
+    report_figures(args.workdir / "tables", args.definitions, args.workdir / "report.html")
 
 
 def report_figures(tables: Path, definitions: Path, out: Path) -> None:

@@ -198,7 +198,10 @@ def test_the_committed_dashboard_figures_equal_independent_queries(opened: Opene
     assert unpriced > 0  # the demo holds unpriced requests on purpose: never counted as $0
     assert sum(opened.result("overview-spend-by-model")["totals"]) == approx(spend)
     daily = opened.result("overview-daily-spend")
-    assert daily["totals"] == [approx(spend)] and len(daily["forecast"]) > 0
+    assert daily["totals"] == [approx(spend)]
+    assert (
+        len(daily["forecast"]) == 14 and min(daily["forecast"]) >= 0
+    )  # PeriodsForward, LowerBoundary: no negative spend
 
     opened.show("allocation")
     assert opened.result("allocation-tenant-model")["total"] == approx(spend)
