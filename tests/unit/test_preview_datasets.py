@@ -16,7 +16,8 @@ from bcr.preview.definitions import DatasetDocument, load_dashboard
 from bcr.quicksight.documents import DefinitionError, dumps
 
 NOW = "TIMESTAMP '2026-11-30 00:00:00'"
-SOURCE = "arn:aws:quicksight:${Region}:${AccountId}:datasource/athena"
+# Documents as the preview sees them: placeholders resolved with the example environment.
+SOURCE = "arn:aws:quicksight:us-east-1:111122223333:datasource/bcr-athena"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def relational(*columns: tuple[str, str]) -> dict[str, Any]:
     return {
         "RelationalTable": {
             "DataSourceArn": SOURCE,
-            "Schema": "${GlueDatabase}",
+            "Schema": "bcr",
             "Name": "daily_costs",
             "InputColumns": [{"Name": n, "Type": t} for n, t in columns],
         }
@@ -100,7 +101,7 @@ def test_relational_table_with_logical_transforms(tables: Path) -> None:
 
 def test_custom_sql_runs_with_athena_qualifiers_stripped(tables: Path) -> None:
     sql = (
-        'SELECT model_id, sum(request_count) AS requests FROM "${GlueDatabase}"."daily_costs" '
+        'SELECT model_id, sum(request_count) AS requests FROM "bcr"."daily_costs" '
         "WHERE from_iso8601_date(usage_date) >= DATE '2026-11-21' GROUP BY model_id"
     )
     ds = dataset({"CustomSql": {"DataSourceArn": SOURCE, "Name": "q", "SqlQuery": sql}})
@@ -108,6 +109,9 @@ def test_custom_sql_runs_with_athena_qualifiers_stripped(tables: Path) -> None:
     assert strip_qualifiers(
         "FROM AwsDataCatalog.bcr_prod.invocations i JOIN `db`.`daily_costs`", ["invocations", "daily_costs"]
     ) == ('FROM "invocations" i JOIN "daily_costs"')
+    assert strip_qualifiers('FROM "bcr"."dq_results" JOIN bcr.invocations', ["invocations"]) == (
+        'FROM "dq_results" JOIN invocations'
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,7 +159,13 @@ def test_dataset_errors_name_the_dataset_the_step_and_the_column(
     "physical",
     [
         {"RelationalTable": {"DataSourceArn": SOURCE, "Name": "dq_results", "InputColumns": []}},
-        {"CustomSql": {"DataSourceArn": SOURCE, "Name": "q", "SqlQuery": "SELECT * FROM ${Database}.dq_results"}},
+        {
+            "CustomSql": {
+                "DataSourceArn": SOURCE,
+                "Name": "q",
+                "SqlQuery": "SELECT * FROM AwsDataCatalog.bcr.dq_results",
+            }
+        },
     ],
 )
 def test_a_table_not_written_yet_leaves_the_dataset_unavailable_with_the_reason(

@@ -23,6 +23,7 @@ from bcr.preview.sql import SqlTranslator, UnsupportedError, java_date_format, l
 from bcr.quicksight.datasets import LogicalTables
 from bcr.quicksight.documents import DefinitionError
 from bcr.quicksight.expressions import Expr, ExpressionError
+from bcr.quicksight.placeholders import EXAMPLE
 
 # Presto/Athena functions a CustomSql may use that DuckDB names differently.
 _PRESTO_MACROS = (
@@ -92,11 +93,14 @@ def describe(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, str]:
     return {row[0]: row[1] for row in con.execute(f"DESCRIBE {query}").fetchall()}
 
 
-def strip_qualifiers(sql: str, tables: list[str]) -> str:
-    """``"db"."invocations"``, ``AwsDataCatalog.${Database}.invocations`` … → ``"invocations"``."""
-    placeholder = r'(?:AwsDataCatalog\s*\.\s*)?"?(?:\$\{[^}]*\}|\{\{[^}]*\}\})"?\s*\.\s*'
-    sql = re.sub(placeholder, "", sql)  # a database given as a placeholder qualifies any table
-    qualifier = r'(?:"[^"]+"|`[^`]+`|[\w${}\-]+)'
+def strip_qualifiers(sql: str, tables: list[str], database: str = EXAMPLE.database) -> str:
+    """``"bcr"."invocations"``, ``AwsDataCatalog.bcr.invocations``, ``"other".daily_costs`` → ``"invocations"``:
+    the local tables have no database. The definitions' own database (its placeholder, resolved) is dropped
+    before any table, so a table not written yet is reported as missing; another qualifier is dropped only
+    before a table the folder has."""
+    own = re.escape(database)
+    sql = re.sub(rf'(?:AwsDataCatalog\s*\.\s*)?(?:"{own}"|\b{own})\s*\.\s*', "", sql)
+    qualifier = r'(?:"[^"]+"|`[^`]+`|[\w\-]+)'
     for table in sorted(tables, key=len, reverse=True):
         name = re.escape(table)
         sql = re.sub(rf'(?:{qualifier}\s*\.\s*){{1,2}}(?:"{name}"|`{name}`|\b{name}\b)', quote(table), sql)
