@@ -86,7 +86,13 @@ def test_the_packaged_template_points_only_at_s3(packaged: Packaged) -> None:
 
     built = dict(strings(load_template(packaged.build / "template.yaml")))
     was_local = {where for where, value in built.items() if local(where, value)}
-    assert was_local == {".Resources.AssetPublisherFunction.Properties.CodeUri"}
+    included = {
+        f".Resources.{name}.Properties.Fn::Transform.Parameters.Location"
+        for name, resource in packaged.template["Resources"].items()
+        if resource["Properties"].get("Fn::Transform", {}).get("Name") == "AWS::Include"
+    }
+    assert len(included) == 7  # the QuickSight data source, five datasets and the dashboard
+    assert was_local == {".Resources.AssetPublisherFunction.Properties.CodeUri", *included}
     after = dict(strings(packaged.template))
     assert {where: after[where] for where in was_local if not after[where].startswith(f"s3://{ARTIFACTS}/")} == {}
     assert [(where, value) for where, value in after.items() if local(where, value)] == []
