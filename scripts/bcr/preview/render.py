@@ -61,8 +61,9 @@ def resolve_as_of(as_of: str, newest: Callable[[], datetime | None]) -> datetime
 
     ``latest`` (the default): the newest date or time in any dataset the dashboard reads, which for tables
     written by ``bcr etl`` is the end of the last run, as if the dashboard were opened right after the job
-    wrote them; relative dates then cover the runs as well as the usage they recorded, and a preview of
-    older tables still shows their last days. ``now``: the clock, as QuickSight does. Or an ISO date or time.
+    wrote them: relative dates then cover the runs as well as the usage they recorded, and tables written
+    some time ago still show the days up to their last run. ``now``: the clock, as QuickSight does. Or an
+    ISO date or time.
     """
     if as_of == "latest":
         moment = newest()
