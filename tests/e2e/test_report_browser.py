@@ -29,10 +29,12 @@ import pytest
 from bedrock_costs.storage import TABLES
 
 CHROMIUM = Path("/usr/bin/chromium")
-# Flags for a closed network and a shared CI machine (no sandbox as root, no GPU, no background traffic).
+# Flags for a closed network and a shared CI machine (no sandbox as root, no GPU, no background traffic,
+# no reliance on a container's small /dev/shm).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-dev-shm-usage",
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
