@@ -1,7 +1,11 @@
-"""The preview's fixture definition is real QuickSight, held to the checks `bcr dashboard validate` applies to
-the committed one: canonical files without account, region or ARN, and every file, placeholders resolved,
-a request botocore's model accepts for the call that would deploy it (enum values included). Tests that
-pass against a fixture QuickSight would reject would prove nothing about the committed one."""
+"""The preview's fixture definition is held to the request checks `bcr dashboard validate` applies to the
+committed one: canonical files without account, region or ARN, and every file, placeholders resolved, a
+request botocore's model accepts for the call that would deploy it (enum values included).
+
+Validate's semantic checks are not applied: the fixture reads two datasets through CustomSql (outside the
+table contract the committed datasets keep), and it still has sheet-local controls on filters that span
+sheets and controls outside SheetControlLayouts, which those checks report.
+"""
 
 from __future__ import annotations
 

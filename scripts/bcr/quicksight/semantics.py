@@ -210,13 +210,13 @@ class _DashboardCheck:
             elements = {"TEXT_BOX": {box.get("SheetTextBoxId") for box in sheet.get("TextBoxes") or []}}
             elements["VISUAL"] = set()
             for position, visual in enumerate(sheet.get("Visuals") or []):
-                _, body = variant(visual)
+                kind, body = variant(visual)
                 visual_id = body.get("VisualId")
                 if visual_id in self.visuals:
                     self.problem(f"{path}.Visuals[{position}]", f"visual id {visual_id!r} is used twice")
                 self.visuals[visual_id] = (sheet_id, _datasets_used(body))
                 elements["VISUAL"].add(visual_id)
-                field_ids += self.field_ids(f"{path}.Visuals[{position}]", body)
+                field_ids += self.field_ids(f"{path}.Visuals[{position}].{kind}", body)
             elements["FILTER_CONTROL"] = _control_ids(sheet.get("FilterControls"), "FilterControlId")
             elements["PARAMETER_CONTROL"] = _control_ids(sheet.get("ParameterControls"), "ParameterControlId")
             controls += [*elements["FILTER_CONTROL"], *elements["PARAMETER_CONTROL"]]
@@ -227,9 +227,10 @@ class _DashboardCheck:
     def field_ids(self, path: str, visual: Mapping[str, Any]) -> list[str]:
         """Field ids a visual defines; every FieldId it refers to (sorts, labels, tooltips) must be one of them."""
         defined, referred = [], []
-        for node_path, _, node in _dicts(visual, path):
+        for node_path, keys, node in _dicts(visual, path):
             if isinstance(node.get("FieldId"), str):
-                is_field = "Column" in node or "Expression" in node
+                # An axis label's ApplyTo names a field by id and column: a reference, not a field.
+                is_field = ("Column" in node or "Expression" in node) and keys[-1:] != ("ApplyTo",)
                 (defined if is_field else referred).append((node_path, node["FieldId"]))
         names = {name for _, name in defined}
         for node_path, name in referred:
