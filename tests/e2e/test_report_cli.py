@@ -18,6 +18,7 @@ from quicksight_helpers import edit
 from bcr.cli import main
 from bcr.preview.render import embed_json
 from bcr.quicksight.documents import DEFAULT_ROOT
+from bcr.quicksight.validate import validate
 
 DEFINITIONS_FIXTURE = Path(__file__).parents[1] / "fixtures" / "quicksight_definitions"
 DASHBOARD = Path("dashboard.json")
@@ -255,3 +256,28 @@ def test_hostile_text_cannot_leave_the_data_block() -> None:
     embedded = embed_json(hostile)
     assert "</script" not in embedded.lower() and "<!--" not in embedded
     assert json.loads(embedded) == hostile
+
+
+def test_validate_and_report_see_the_same_broken_join(
+    demo_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both follow datasets with one walk: a join that no longer lines up is the same problem to both."""
+
+    def unrename(body: dict[str, Any]) -> None:
+        del body["LogicalTableMap"]["requests"]["DataTransforms"][0]  # usage_date is now on both sides
+
+    folder = edited(tmp_path, unrename, Path("datasets") / "invocation_tags.json", source=DEFAULT_ROOT)
+    where = "LogicalTableMap.tags-with-request.Source.JoinInstruction"
+    problems = validate(folder, template=None).problems
+    assert (
+        f"datasets/invocation_tags.json {where}: column 'usage_date' is on both sides; rename one before joining"
+        in (problems)
+    )
+    assert f"datasets/invocation_tags.json {where}.OnClause: no column 'invocation_usage_date' on either side" in (
+        problems
+    )
+    assert report(demo_run.tables, folder, tmp_path / "r.html") == 2
+    assert one_line_error(capsys) == (
+        f"bcr report: dataset invocation_tags (datasets/invocation_tags.json): {where}: column 'usage_date' is on "
+        "both sides; rename one before joining"
+    )

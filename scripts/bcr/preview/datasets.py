@@ -43,8 +43,7 @@ _INPUT_TYPES = {
     "JSON": "VARCHAR",
     "SEMISTRUCT": "VARCHAR",
 }
-
-
+# now() while probing for the newest moment in the data: anything derived from it is older than the data.
 EARLIEST = "TIMESTAMP '0001-01-01 00:00:00'"
 
 
