@@ -23,6 +23,8 @@ from datetime import UTC, timedelta
 from pathlib import Path
 
 from bcr.generate import generate_logs
+from bcr.preview.render import write_report
+from bcr.quicksight.documents import DEFAULT_ROOT
 from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
 from bedrock_costs.discover import discover_local
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
@@ -119,6 +121,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("LOGS", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--definitions", type=Path, default=DEFAULT_ROOT, help="dashboard definitions for the report figures"
+    )
     args = parser.parse_args()
     if args.floor:
         floor(*args.floor)
@@ -164,6 +169,20 @@ def main() -> None:
     print(f"no new files (whole `bcr etl` process incl. Spark start): {incremental:.1f} s")
     print(f"reconciled: {summary.reconciled}")
     print(f"data quality: {rules} rules on the tables in {quality:.1f} s ({passed} passed)")
+    report_figures(args.workdir / "tables", args.definitions, args.workdir / "report.html")
+
+
+def report_figures(tables: Path, definitions: Path, out: Path) -> None:
+    """How long `bcr report` takes on the benchmark's tables and how big the page is."""
+    if not definitions.is_dir():
+        print(f"report: no dashboard definitions at {definitions}, skipped")
+        return
+    start = time.perf_counter()
+    result = write_report(tables, definitions, out)
+    print(
+        f"report:               {time.perf_counter() - start:6.1f} s  {result.bytes / 1e6:.2f} MB page "
+        f"({result.visuals} visuals on {result.sheets} sheets)"
+    )
 
 
 if __name__ == "__main__":

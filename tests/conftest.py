@@ -1,9 +1,12 @@
-"""Shared fixtures: one local SparkSession per test run, and one generated log corpus."""
+"""Shared fixtures: one local SparkSession per test run, one generated log corpus, one `bcr demo` run."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,50 @@ def etl_tables(corpus: Path, tmp_path_factory: pytest.TempPathFactory, spark) ->
         == 0
     )
     return out
+
+
+# A second dashboard in the committed layout, using visual types and options the committed one does not
+# (relative-date controls, sheet-local controls, an unaggregated table, a CustomSql dataset, sumIf, …).
+DEFINITIONS_FIXTURE = Path(__file__).parent / "fixtures" / "quicksight_definitions"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    folder: Path
+    exit_code: int
+    output: str
+
+    @property
+    def tables(self) -> Path:
+        return self.folder / "tables"
+
+    @property
+    def report(self) -> Path:
+        """The committed dashboard (quicksight_definitions/) rendered over the demo tables."""
+        return self.folder / "report.html"
+
+    @property
+    def fixture_report(self) -> Path:
+        """The fixture dashboard rendered over the same tables."""
+        return self.folder / "fixture-report.html"
+
+
+@pytest.fixture(scope="session")
+def definitions_fixture() -> Path:
+    return DEFINITIONS_FIXTURE
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, spark) -> DemoRun:
+    """`bcr demo` as a newcomer runs it (default size and definitions), then the fixture dashboard's report."""
+    from bcr.cli import main
+
+    folder = tmp_path_factory.mktemp("demo") / "bcr-demo"
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = main(["demo", "--dir", str(folder)])
+    run = DemoRun(folder, code, output.getvalue())
+    with contextlib.redirect_stdout(io.StringIO()):
+        arguments = ["--tables", str(run.tables), "--definitions", str(DEFINITIONS_FIXTURE)]
+        assert main(["report", *arguments, "--out", str(run.fixture_report)]) == 0
+    return run

@@ -7,6 +7,7 @@ JSON parser skips it, and of ``outputBodyJson`` only the usage/metrics fields ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pyspark.sql import types as T
@@ -246,3 +247,5 @@ PUBLISHED_TABLES = (
     Table("rejected_records", REJECTED_RECORDS, "delivery_date", "Log lines and objects quarantined, with the reason"),
     Table("pipeline_runs", PIPELINE_RUNS, "run_date", "One row per ETL run: counts that must reconcile, timings"),
 )
+# Table name -> schema: what the DQ rulesets and the dashboard's datasets may read from each table.
+TABLE_SCHEMAS: Mapping[str, T.StructType] = {table.name: table.schema for table in PUBLISHED_TABLES}

@@ -15,7 +15,8 @@ from bedrock_costs.pricing import PRICING_STATUSES
 from bedrock_costs.quality.dqdl import Composite, Rule, Text, parse
 from bedrock_costs.quality.evaluate import HANDLERS
 from bedrock_costs.quality.rulesets import DEFAULT_TEMPLATE, TemplateError, load_rulesets, load_template
-from bedrock_costs.quality.tables import PRICING, TABLE_SCHEMAS
+from bedrock_costs.quality.tables import PRICING
+from bedrock_costs.schemas import TABLE_SCHEMAS
 
 DEFINITIONS = load_rulesets()
 ENUMS = {

@@ -83,7 +83,7 @@ def test_deploy_refuses_definitions_that_do_not_validate(
     edit(root / "dashboard.json", lambda d: d["Definition"]["CalculatedFields"][0].update(Expression="sum({nope})"))
     assert main(["dashboard", "deploy", "--definitions", str(root), *AWS_FLAGS]) == 1
     captured = capsys.readouterr()
-    assert "unknown column {nope}" in captured.out
+    assert "no column or calculated field 'nope' in dataset daily_costs" in captured.out
     assert "not deployed: `bcr dashboard validate` finds problems" in captured.err
 
 

@@ -29,7 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from bcr.glue_tables import glue_type
 from bedrock_costs.pipeline import RunSummary
-from bedrock_costs.schemas import PUBLISHED_TABLES
+from bedrock_costs.schemas import PUBLISHED_TABLES, TABLE_SCHEMAS
 
 LOGS_BUCKET, LOGS_PREFIX = "central-bedrock-logs", "bedrock/"
 DATA_BUCKET, DATABASE, JOB = "bcr-data", "bedrock_costs", "bcr-cost-etl"
@@ -144,7 +144,7 @@ def first(stack: Stack, corpus: Path, spark) -> JobRecord:
 
 
 def rows(spark, root: Path, table: str) -> list[tuple]:
-    schema = next(t.schema for t in PUBLISHED_TABLES if t.name == table)
+    schema = TABLE_SCHEMAS[table]
     frame = spark.read.schema(schema).parquet(str(root / table)).drop("run_id", "ingested_at")
     return sorted(tuple(str(v) for v in row) for row in frame.collect())
 

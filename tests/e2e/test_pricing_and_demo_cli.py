@@ -34,9 +34,8 @@ def test_coverage_without_profiles_counts_every_application_profile_as_unpriced(
     assert unpriced_total() > unpriced_total("--profiles", str(corpus / "inference_profiles.json"))
 
 
-def test_demo_runs_end_to_end_and_reports_spend(tmp_path: Path, capsys: pytest.CaptureFixture[str], spark) -> None:
-    assert main(["demo", "--dir", str(tmp_path / "demo"), "--records", "400"]) == 0
-    out = capsys.readouterr().out
+def test_demo_runs_end_to_end_reports_spend_and_writes_the_dashboard_preview(demo_run) -> None:
+    assert demo_run.exit_code == 0
     for heading in (
         "reconciled",
         "Total spend",
@@ -45,6 +44,8 @@ def test_demo_runs_end_to_end_and_reports_spend(tmp_path: Path, capsys: pytest.C
         "Spend by caller",
         "Pricing status",
     ):
-        assert heading in out
-    assert "PRIVATE-" not in out
-    assert (tmp_path / "demo" / "tables" / "invocations").is_dir()
+        assert heading in demo_run.output
+    assert "PRIVATE-" not in demo_run.output
+    assert demo_run.tables.joinpath("invocations").is_dir()
+    assert f"wrote {demo_run.report}" in demo_run.output
+    assert "0 placeholders" in demo_run.output

@@ -140,8 +140,11 @@ def test_a_calculated_field_on_a_missing_column_or_parameter_is_caught(project: 
 
     edit(root / DASHBOARD, break_fields)
     found = "\n".join(problems(root))
-    assert "unpriced_requests: unknown column {total_costs} in dataset 'daily_costs'" in found
-    assert "cost_current_period: unknown parameter ${PeriodBegin}" in found
+    assert (
+        "CalculatedFields[3]: calculated field 'unpriced_requests': no column or calculated field 'total_costs' in "
+        "dataset daily_costs"
+    ) in found
+    assert "CalculatedFields[0]: calculated field 'cost_current_period': unknown parameter ${PeriodBegin}" in found
 
 
 def test_an_already_aggregated_field_aggregated_again_is_caught(project: tuple[Path, Path]) -> None:
@@ -238,3 +241,24 @@ def test_cfn_lint_checks_what_the_api_model_does_not(project: tuple[Path, Path])
     assert any(
         "Resources/QuickSightDashboard/Properties/Definition/Sheets/0/Visuals/1/KPIVisual/VisualId" in p for p in found
     )
+
+
+def test_an_axis_label_refers_to_a_field_and_does_not_define_one(project: tuple[Path, Path]) -> None:
+    """``ApplyTo`` holds a FieldId and its Column: a second definition of the field id it is not."""
+    root, _ = project
+
+    def label(field_id: str) -> Any:
+        def change(document: dict[str, Any]) -> None:
+            column = {"ColumnName": "total_cost", "DataSetIdentifier": "daily_costs"}
+            apply_to = {"ApplyTo": {"Column": column, "FieldId": field_id}, "CustomLabel": "Spend"}
+            visual(document, 0, 7)["ChartConfiguration"]["ValueLabelOptions"] = {"AxisLabelOptions": [apply_to]}
+
+        return change
+
+    edit(root / DASHBOARD, label("overview-spend-by-model.cost"))
+    assert problems(root) == []
+    edit(root / DASHBOARD, label("overview-spend-by-model.costs"))
+    assert problems(root) == [
+        f"{DASHBOARD} Definition.Sheets[0].Visuals[7].BarChartVisual.ChartConfiguration.ValueLabelOptions"
+        ".AxisLabelOptions[0].ApplyTo: field id 'overview-spend-by-model.costs' is not a field of this visual"
+    ]

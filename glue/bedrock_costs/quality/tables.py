@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import types as T
 
 from bedrock_costs import storage
 from bedrock_costs.catalog import PriceRow
@@ -20,15 +19,8 @@ from bedrock_costs.quality.dqdl import parse
 from bedrock_costs.quality.evaluate import evaluate_ruleset
 from bedrock_costs.quality.results import ERROR, RuleResult, RulesetResult
 from bedrock_costs.quality.rulesets import RulesetDefinition
-from bedrock_costs.schemas import DAILY_COSTS, INVOCATION_TAGS, INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
+from bedrock_costs.schemas import TABLE_SCHEMAS
 
-TABLE_SCHEMAS: Mapping[str, T.StructType] = {
-    "invocations": INVOCATIONS,
-    "daily_costs": DAILY_COSTS,
-    "invocation_tags": INVOCATION_TAGS,
-    "rejected_records": REJECTED_RECORDS,
-    "pipeline_runs": PIPELINE_RUNS,
-}
 PRICING = "pricing"
 _PRICING_SCHEMA = "price_key string, model_id string, region string, scope string, service_tier string, unit string"
 

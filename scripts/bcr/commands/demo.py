@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bcr.commands.etl import add_run_arguments, load_inputs, run_etl
+from bcr.commands.report import add_report_arguments, print_result, render
 from bcr.errors import UsageError
 from bcr.generate import OutputNotEmptyError, check_folder, generate_logs
+from bcr.quicksight.documents import DEFAULT_ROOT
 from bcr.report import print_costs
 
 # Written into every folder the demo creates; only a folder holding it is ever cleared by the demo.
@@ -21,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="generate sample logs, price them and print a cost summary (no AWS needed)",
         description="End to end on built-in sample data: writes logs in the S3 delivery layout, runs the ETL "
-        "and prints spend by model, tenant and caller.",
+        "and prints spend by model, tenant and caller, then renders the dashboard over the tables into "
+        "report.html next to them.",
     )
     parser.add_argument(
         "--dir",
@@ -32,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--records", type=int, default=5000, help="sample requests to generate (default 5000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the sample data")
     add_run_arguments(parser)
+    add_report_arguments(parser)
     parser.set_defaults(handler=_run, profiles=None)
 
 
@@ -78,4 +82,9 @@ def _run(args: argparse.Namespace) -> int:
     from bedrock_costs.spark import local_session  # the session run_etl started
 
     print_costs(local_session(), str(out.resolve()))
+    if args.definitions == DEFAULT_ROOT and not DEFAULT_ROOT.is_dir():  # installed without the repository
+        print(f"\nno dashboard definition at {DEFAULT_ROOT}: report skipped")
+    else:
+        print()
+        print_result(render(out, args.dir / "report.html", args))
     return 0 if summary.reconciled else 1

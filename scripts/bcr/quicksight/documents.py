@@ -38,9 +38,14 @@ class Definitions:
         """Relative path -> document, in a stable order."""
         return {
             DATA_SOURCE_FILE: self.data_source,
-            **{f"{DATASETS_DIR}/{name}.json": doc for name, doc in sorted(self.datasets.items())},
+            **{dataset_file(name): doc for name, doc in sorted(self.datasets.items())},
             DASHBOARD_FILE: self.dashboard,
         }
+
+
+def dataset_file(identifier: str) -> str:
+    """The file, relative to the definitions folder, of the dataset the dashboard declares as ``identifier``."""
+    return f"{DATASETS_DIR}/{identifier}.json"
 
 
 def kind_of(relative: str) -> str:

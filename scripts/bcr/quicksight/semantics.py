@@ -15,13 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bcr.quicksight.calculated import CalculatedFields
 from bcr.quicksight.datasets import Dataset, resolved_id
-from bcr.quicksight.documents import DASHBOARD_FILE, DATASETS_DIR, Definitions, variant
+from bcr.quicksight.documents import DASHBOARD_FILE, Definitions, dataset_file, variant
 from bcr.quicksight.expressions import (
     DATETIME,
-    DECIMAL,
-    INTEGER,
     NUMERIC,
+    PARAMETER_TYPES,
     STRING,
     ExpressionError,
     Result,
@@ -46,12 +46,6 @@ _CONTEXT_TYPES = {
 }
 _MEASURES = ("NumericalMeasureField", "CategoricalMeasureField", "DateMeasureField")
 _DIMENSIONS = ("NumericalDimensionField", "CategoricalDimensionField", "DateDimensionField")
-_PARAMETER_TYPES = {
-    "StringParameterDeclaration": STRING,
-    "IntegerParameterDeclaration": INTEGER,
-    "DecimalParameterDeclaration": DECIMAL,
-    "DateTimeParameterDeclaration": DATETIME,
-}
 _RANGE_BOUNDS = ("RangeMinimumValue", "RangeMaximumValue", "RangeMinimum", "RangeMaximum")
 _CONTROL_ELEMENTS = {"FILTER_CONTROL": "filter control", "PARAMETER_CONTROL": "parameter control"}
 
@@ -104,15 +98,15 @@ class _DashboardCheck:
             path, identifier = f"Definition.DataSetIdentifierDeclarations[{index}]", declaration.get("Identifier")
             dataset = self.datasets.get(identifier)
             if dataset is None:
-                self.problem(path, f"dataset {identifier!r} has no file {DATASETS_DIR}/{identifier}.json")
+                self.problem(path, f"dataset {identifier!r} has no file {dataset_file(identifier)}")
                 continue
             arn = resolved_id(declaration.get("DataSetArn"), f"{DASHBOARD_FILE} {path}.DataSetArn", self.problems)
             if not arn.endswith(f":dataset/{dataset.id}"):
-                self.problem(f"{path}.DataSetArn", f"{arn!r} is not the dataset of {DATASETS_DIR}/{identifier}.json")
+                self.problem(f"{path}.DataSetArn", f"{arn!r} is not the dataset of {dataset_file(identifier)}")
             self.declared[identifier] = dataset
             self.columns[identifier] = {name: Result(kind) for name, kind in dataset.columns.items()}
         for name in sorted(set(self.datasets) - set(self.declared)):
-            self.problems.append(f"{DATASETS_DIR}/{name}.json: not used by {DASHBOARD_FILE} (declare it or delete it)")
+            self.problems.append(f"{dataset_file(name)}: not used by {DASHBOARD_FILE} (declare it or delete it)")
 
     def parameter_declarations(self) -> None:
         for index, declaration in enumerate(self.definition.get("ParameterDeclarations") or []):
@@ -121,7 +115,7 @@ class _DashboardCheck:
             if name in self.parameters:
                 self.problem(f"Definition.ParameterDeclarations[{index}]", f"parameter {name!r} is declared twice")
             multi = body.get("ParameterValueType") == "MULTI_VALUED"
-            self.parameters[name] = (_PARAMETER_TYPES.get(kind, STRING), multi)
+            self.parameters[name] = (PARAMETER_TYPES.get(kind, STRING), multi)
 
     def parameter_type(self, name: str) -> str:
         if name not in self.parameters:
@@ -129,37 +123,26 @@ class _DashboardCheck:
         return self.parameters[name][0]
 
     def calculated_fields(self) -> None:
-        fields: dict[tuple[str, str], tuple[str, str]] = {}
+        datasets = {identifier: CalculatedFields(identifier, columns) for identifier, columns in self.columns.items()}
+        paths: dict[tuple[str, str], str] = {}
         for index, calculated in enumerate(self.definition.get("CalculatedFields") or []):
             path = f"Definition.CalculatedFields[{index}]"
-            key = (calculated.get("DataSetIdentifier"), calculated.get("Name"))
-            if key[0] not in self.columns:
+            identifier, name = calculated.get("DataSetIdentifier"), calculated.get("Name")
+            if identifier not in datasets:
                 continue  # reported as an undeclared identifier by references()
-            if key in fields or key[1] in self.columns[key[0]]:
-                self.problem(path, f"{key[1]!r} already exists in dataset {key[0]!r}")
+            if datasets[identifier].has(name):
+                self.problem(path, f"{name!r} already exists in dataset {identifier!r}")
                 continue
-            fields[key] = (calculated.get("Expression", ""), path)
+            datasets[identifier].calculated[name] = calculated.get("Expression", "")
+            paths[(identifier, name)] = path
         results: dict[tuple[str, str], Result] = {}
-
-        def column(identifier: str, name: str, visiting: tuple[str, ...]) -> Result:
-            if name in self.columns[identifier]:
-                return self.columns[identifier][name]
-            key = (identifier, name)
-            if key not in fields:
-                raise ExpressionError(f"unknown column {{{name}}} in dataset {identifier!r}")
-            if key not in results:
-                if name in visiting:
-                    raise ExpressionError(f"calculated fields refer to each other in a cycle: {' -> '.join(visiting)}")
-                expression, _ = fields[key]
-                lookup = lambda other: column(identifier, other, (*visiting, name))  # noqa: E731
-                results[key] = infer(parse(expression), lookup, self.parameter_type)
-            return results[key]
-
-        for (identifier, name), (_, path) in fields.items():
+        for (identifier, name), path in paths.items():
             try:
-                column(identifier, name, ())
+                results[(identifier, name)] = datasets[identifier].infer(
+                    name, self.columns[identifier].__getitem__, self.parameter_type
+                )
             except ExpressionError as exc:
-                self.problem(path, f"{name}: {exc}")
+                self.problem(path, str(exc))
                 results[(identifier, name)] = Result(None)
         for (identifier, name), result in results.items():
             self.columns[identifier][name] = result
@@ -227,13 +210,13 @@ class _DashboardCheck:
             elements = {"TEXT_BOX": {box.get("SheetTextBoxId") for box in sheet.get("TextBoxes") or []}}
             elements["VISUAL"] = set()
             for position, visual in enumerate(sheet.get("Visuals") or []):
-                _, body = variant(visual)
+                kind, body = variant(visual)
                 visual_id = body.get("VisualId")
                 if visual_id in self.visuals:
                     self.problem(f"{path}.Visuals[{position}]", f"visual id {visual_id!r} is used twice")
                 self.visuals[visual_id] = (sheet_id, _datasets_used(body))
                 elements["VISUAL"].add(visual_id)
-                field_ids += self.field_ids(f"{path}.Visuals[{position}]", body)
+                field_ids += self.field_ids(f"{path}.Visuals[{position}].{kind}", body)
             elements["FILTER_CONTROL"] = _control_ids(sheet.get("FilterControls"), "FilterControlId")
             elements["PARAMETER_CONTROL"] = _control_ids(sheet.get("ParameterControls"), "ParameterControlId")
             controls += [*elements["FILTER_CONTROL"], *elements["PARAMETER_CONTROL"]]
@@ -244,9 +227,10 @@ class _DashboardCheck:
     def field_ids(self, path: str, visual: Mapping[str, Any]) -> list[str]:
         """Field ids a visual defines; every FieldId it refers to (sorts, labels, tooltips) must be one of them."""
         defined, referred = [], []
-        for node_path, _, node in _dicts(visual, path):
+        for node_path, keys, node in _dicts(visual, path):
             if isinstance(node.get("FieldId"), str):
-                is_field = "Column" in node or "Expression" in node
+                # An axis label's ApplyTo names a field by id and column: a reference, not a field.
+                is_field = ("Column" in node or "Expression" in node) and keys[-1:] != ("ApplyTo",)
                 (defined if is_field else referred).append((node_path, node["FieldId"]))
         names = {name for _, name in defined}
         for node_path, name in referred:
