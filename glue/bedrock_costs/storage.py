@@ -1,14 +1,18 @@
-"""Where the tables live and how partitions are replaced: the same calls for a local folder and S3."""
+"""Where the tables live, and the file operations a run needs, through Hadoop's FileSystem.
+
+Every call goes through the JVM's ``FileSystem`` for the path's scheme, so the same code works on a local
+folder (tests, ``bcr etl``) and on S3 (the Glue job); nothing here uses ``os`` on a table path.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-TABLES = ("invocations", "daily_costs", "invocation_tags", "rejected_records", "pipeline_runs")
+TABLES = ("invocations", "daily_costs", "invocation_tags", "rejected_records", "request_conflicts", "pipeline_runs")
 STATE = "_state/processed_files"
 
 
@@ -20,59 +24,93 @@ def partition_path(root: str, column: str, value: str) -> str:
     return f"{root}/{column}={value}"
 
 
-def path_exists(spark: SparkSession, path: str) -> bool:
-    """Ask Hadoop's file system (local, or S3 on Glue) whether ``path`` exists."""
+def _fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """(Hadoop FileSystem, Hadoop Path) for ``path``."""
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return bool(hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path))  # type: ignore[attr-defined]
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path  # type: ignore[attr-defined]
+
+
+def path_exists(spark: SparkSession, path: str) -> bool:
+    """Ask Hadoop's file system (local, or S3 on Glue) whether ``path`` exists."""
+    fs, hadoop_path = _fs(spark, path)
+    return bool(fs.exists(hadoop_path))
+
+
+def _listing(spark: SparkSession, folder: str) -> list[Any]:
+    fs, hadoop_path = _fs(spark, folder)
+    if not fs.exists(hadoop_path):
+        return []
+    # Hidden and underscore names are Spark's and Hadoop's bookkeeping (_SUCCESS, .crc), never data.
+    return [s for s in fs.listStatus(hadoop_path) if not s.getPath().getName().startswith(("_", "."))]
+
+
+def list_files(spark: SparkSession, folder: str) -> list[str]:
+    """Data files directly in ``folder``, sorted; empty when the folder does not exist."""
+    return sorted(f"{folder}/{s.getPath().getName()}" for s in _listing(spark, folder) if not s.isDirectory())
+
+
+def list_folders(spark: SparkSession, folder: str) -> list[str]:
+    """Names of the sub-folders of ``folder``, sorted; empty when it does not exist."""
+    return sorted(s.getPath().getName() for s in _listing(spark, folder) if s.isDirectory())
+
+
+def rename(spark: SparkSession, source: str, target: str) -> None:
+    """Move one file into place (on S3 a copy and a delete); the target's folder is created if missing."""
+    fs, src = _fs(spark, source)
+    _, dst = _fs(spark, target)
+    fs.mkdirs(dst.getParent())
+    if not fs.rename(src, dst):
+        raise OSError(f"could not move {source} to {target}")
+
+
+def delete(spark: SparkSession, path: str, recursive: bool = False) -> bool:
+    """Delete a file (or a folder with ``recursive``); ``False`` if it was not there."""
+    fs, hadoop_path = _fs(spark, path)
+    return bool(fs.delete(hadoop_path, recursive))
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Write a small UTF-8 file whole: written next to its place and moved in, so a reader never sees half."""
+    fs, target = _fs(spark, path)
+    _, temp = _fs(spark, f"{path}.tmp")
+    stream = fs.create(temp, True)
+    try:
+        stream.write(text.encode("utf-8"))
+    finally:
+        stream.close()
+    fs.delete(target, False)
+    if not fs.rename(temp, target):
+        raise OSError(f"could not write {path}")
+
+
+def read_text(spark: SparkSession, path: str) -> str | None:
+    """A small UTF-8 file's text, or ``None`` when it does not exist."""
+    fs, hadoop_path = _fs(spark, path)
+    if not fs.exists(hadoop_path):
+        return None
+    stream = fs.open(hadoop_path)
+    try:
+        jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+        return str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+    finally:
+        stream.close()
 
 
 def read_table(spark: SparkSession, root: str, schema: T.StructType) -> DataFrame | None:
-    """A whole (small) table, or ``None`` before its first write."""
+    """A whole table, or ``None`` before its first write."""
     if not path_exists(spark, root):
         return None
     return spark.read.schema(schema).parquet(root)
 
 
-def read_partitions(
-    spark: SparkSession, root: str, schema: T.StructType, column: str, values: Sequence[str]
-) -> DataFrame | None:
-    """Only the named partitions that exist, without listing the table's whole history."""
-    paths = [partition_path(root, column, value) for value in values]
-    existing = [path for path in paths if path_exists(spark, path)]
-    return read_paths(spark, root, schema, existing) if existing else None
+def read_files(spark: SparkSession, base: str, schema: T.StructType, files: Sequence[str]) -> DataFrame:
+    """Given files of one table (partition column taken from their folder names below ``base``)."""
+    if not files:
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).option("basePath", base).parquet(*files)
 
 
-def read_paths(spark: SparkSession, root: str, schema: T.StructType, paths: Sequence[str]) -> DataFrame:
-    """Partition folders of one table, read with its schema and partition column."""
-    return spark.read.schema(schema).option("basePath", root).parquet(*paths)
-
-
-def replace_partitions(df: DataFrame, root: str, column: str, order: Sequence[str]) -> None:
-    """Overwrite exactly the partitions present in ``df``, one sorted file each, so re-runs are identical.
-
-    Dynamic overwrite stages the new files and swaps partitions at commit, after every task has read its
-    input, so ``df`` may be built from the partitions it replaces.
-    """
-    (
-        df.repartition(column)
-        .sortWithinPartitions(*order)
-        .write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
-        .partitionBy(column)
-        .parquet(root)
-    )
-
-
-def append(df: DataFrame, root: str, column: str) -> None:
-    df.coalesce(1).write.mode("append").partitionBy(column).parquet(root)
-
-
-def dates_in(df: DataFrame, column: str) -> list[str]:
-    return sorted(row[0] for row in df.select(column).distinct().collect() if row[0] is not None)
-
-
-def count_where(df: DataFrame | None, condition: F.Column | None = None) -> int:
-    if df is None:
-        return 0
-    return (df if condition is None else df.where(condition)).count()
+def write_partitioned(df: DataFrame, root: str, column: str, order: Sequence[str]) -> None:
+    """One sorted file per partition value: the same rows always give the same bytes."""
+    (df.repartition(column).sortWithinPartitions(*order).write.mode("overwrite").partitionBy(column).parquet(root))
