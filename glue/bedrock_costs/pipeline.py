@@ -621,6 +621,16 @@ def _in_window(day: str, since: date | None, until: date | None) -> bool:
     return (since is None or day >= since.isoformat()) and (until is None or day <= until.isoformat())
 
 
+def stored_regions(spark: SparkSession, out: str, since: date | None, until: date | None) -> list[str]:
+    """Source regions of the stored rows in a usage-date window: whose inference profiles a repricing needs."""
+    stored = storage.read_table(spark, storage.table_path(out, "invocations"), INVOCATIONS)
+    if stored is None:
+        return []
+    day = F.col("usage_date")
+    window = (day >= since.isoformat() if since else F.lit(True)) & (day <= until.isoformat() if until else F.lit(True))
+    return sorted(r[0] for r in stored.where(window).select("region").distinct().collect() if r[0])
+
+
 def _rewrite(
     spark: SparkSession,
     settings: EtlSettings,

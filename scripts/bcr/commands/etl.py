@@ -156,6 +156,8 @@ def run_etl(args: argparse.Namespace, logs: str | None, out: str) -> RunSummary:
         raise UsageError(f"--out {out} is a file, not a folder")
     catalog, profiles, aliases = load_inputs(args)
     objects = find_objects(logs, getattr(args, "cache", DEFAULT_CACHE), since, until) if logs else []
+    if mode == REPRICE and not args.profiles:
+        print("[etl] --reprice without --profiles: application profile requests become unresolved", file=sys.stderr)
     if logs and not objects:
         print(f"[etl] no Bedrock log objects found under {logs}", file=sys.stderr)
     from bedrock_costs.spark import local_session  # start the JVM only once inputs are valid
