@@ -7,8 +7,8 @@ names its holder (run id, host, pid, since when), so a refused run can say who h
 Stores: a local file created with ``O_EXCL`` (``bcr etl``), and an S3 object written with
 ``If-None-Match: *`` (the Glue job; ``MaxConcurrentRuns: 1`` already keeps one job from overlapping
 itself, the object also guards against a second job or stack writing the same tables). A lock left by a
-killed run is stale when its process is gone (same host) or it is older than ``stale_after`` (any host);
-``break_lock`` takes it regardless.
+killed run is stale when its process is gone (same host) or, seen from another host, when it is older than
+``stale_after``; ``break_lock`` takes it regardless.
 """
 
 from __future__ import annotations
@@ -166,11 +166,14 @@ def _pid_running(pid: int) -> bool:
 
 
 def is_stale(owner: LockOwner, stale_after: timedelta, now: datetime | None = None) -> bool:
-    """A lock is stale when its process is gone (same host), or, from any host, when it is older than
-    ``stale_after`` (set it above the longest a run may take, e.g. the Glue job's timeout).
+    """Whether a lock was left by a run that is gone.
+
+    On the lock's own host the holder's process decides (a long run keeps its lock however long it
+    takes); from another host, or on Glue where every run has its own, only the lock's age can:
+    older than ``stale_after`` (set it above the longest a run may take, e.g. the job's timeout).
     """
-    if owner.host == socket.gethostname() and owner.pid > 0 and not _pid_running(owner.pid):
-        return True
+    if owner.host == socket.gethostname() and owner.pid > 0:
+        return not _pid_running(owner.pid)
     try:
         since = datetime.fromisoformat(owner.since)
     except ValueError:

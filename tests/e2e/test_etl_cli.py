@@ -9,48 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from etl_helpers import SCHEMAS, etl, runs, snapshot
 from pyspark.sql import functions as F
 
 from bcr.cli import main
 from bedrock_costs import storage
-from bedrock_costs.schemas import DAILY_COSTS, INVOCATION_TAGS, INVOCATIONS, PIPELINE_RUNS, REJECTED_RECORDS
-
-SCHEMAS = {
-    "invocations": INVOCATIONS,
-    "daily_costs": DAILY_COSTS,
-    "invocation_tags": INVOCATION_TAGS,
-    "rejected_records": REJECTED_RECORDS,
-}
-
-
-def etl(logs: Path | str, out: Path, *extra: str) -> int:
-    return main(
-        [
-            "etl",
-            "--logs",
-            str(logs),
-            "--out",
-            str(out),
-            "--profiles",
-            str(Path(logs) / "inference_profiles.json"),
-            *extra,
-        ]
-    )
-
-
-def snapshot(spark, out: Path) -> dict[str, list[tuple]]:
-    """Every row of every fact table, sorted: equal snapshots mean identical tables."""
-    tables = {}
-    for name, schema in SCHEMAS.items():
-        rows = spark.read.schema(schema).parquet(str(out / name)).collect()
-        tables[name] = sorted(tuple(str(v) for v in row) for row in rows)
-    return tables
-
-
-def runs(spark, out: Path) -> list:
-    return (
-        spark.read.schema(PIPELINE_RUNS).parquet(str(out / "pipeline_runs")).orderBy("started_at", "run_id").collect()
-    )
+from bedrock_costs.schemas import DAILY_COSTS, INVOCATIONS, REJECTED_RECORDS
 
 
 @pytest.fixture(scope="module")
