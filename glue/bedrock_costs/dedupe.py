@@ -10,6 +10,7 @@ recorded with the fields that differ.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
@@ -46,7 +47,7 @@ class Deduped:
     rows: DataFrame  # the first copy of each id the ledger does not hold: what the run adds
     redelivered: int  # later copies of an id within the batch
     already_stored: int  # first copies of ids the ledger holds already
-    conflicts: DataFrame  # dropped copies whose contents differ from the kept copy
+    conflicts: DataFrame | None  # dropped copies whose contents differ from the kept copy (None: no copies)
     _cached: list[DataFrame]
 
     def release(self) -> None:
@@ -142,7 +143,5 @@ def dedupe(accepted: DataFrame, stored: DataFrame | None) -> Deduped:
         kept = batch.join(F.broadcast(repeated), "request_id", "left_semi")
         dropped = accepted.join(F.broadcast(loser_rows), _LINE, "left_semi").join(repeated, "request_id", "left_semi")
         conflicts.append(differences(kept, dropped, FIRST_KEPT))
-    found_conflicts = conflicts[0] if conflicts else differences(accepted.limit(0), accepted.limit(0), FIRST_KEPT)
-    for more in conflicts[1:]:
-        found_conflicts = found_conflicts.unionByName(more)
+    found_conflicts = functools.reduce(DataFrame.unionByName, conflicts) if conflicts else None
     return Deduped(fresh, len(losers), already_stored, found_conflicts, cached)

@@ -490,12 +490,7 @@ def _quarantine(
     summary: RunSummary,
     publication: Publication,
 ) -> None:
-    """Stage the run's rejected records; the objects it read now have exactly these entries.
-
-    Entries already stored for the same (file, line, reason) are kept as they are (a re-read adds
-    nothing); entries of a re-read object that this read no longer produces are removed, so a clean
-    retry of a damaged object replaces its quarantine entries.
-    """
+    """Stage the run's rejected records: one per rejected line and one per damaged object."""
     reason = F.create_map(*(F.lit(v) for kv in REJECT_REASONS.items() for v in kv))
     lines = numbered.where(F.col("reject_reason").isNotNull()).select(
         "source_file",
@@ -517,32 +512,55 @@ def _quarantine(
         T.StructType([T.StructField("delivery_date", T.StringType())]),
     )
     rejected = conform(rejected, REJECTED_RECORDS).cache()
-    reasons = rejected.groupBy("reason_code").count().collect()
-    summary.rejects_by_reason = {r["reason_code"]: int(r["count"]) for r in reasons}
+    counts = rejected.groupBy("reason_code", "delivery_date").count().collect()
+    for row in counts:
+        code = row["reason_code"]
+        summary.rejects_by_reason[code] = summary.rejects_by_reason.get(code, 0) + int(row["count"])
+    _stage_rejected(spark, rejected, delivered, {r["delivery_date"] for r in counts}, summary, publication)
+    rejected.unpersist()
 
+
+def _stage_rejected(
+    spark: SparkSession,
+    rejected: DataFrame,
+    delivered: Mapping[str, str],
+    rejected_dates: set[str],
+    summary: RunSummary,
+    publication: Publication,
+) -> None:
+    """Make the stored entries of the objects read equal ``rejected``, rewriting only the dates that change.
+
+    Entries already stored for the same (file, line, reason) are kept as they are (a re-read adds
+    nothing); entries of a re-read object that this read no longer produces are removed, so a clean
+    retry of a damaged object replaces its quarantine entries.
+    """
     dates = sorted(set(delivered.values()))
-    root = storage.table_path(publication.out, "rejected_records")
+    committed = publication.committed("rejected_records", "delivery_date", dates)
     objects = F.broadcast(spark.createDataFrame([(key,) for key in delivered], "source_file string"))
-    existing = storage.read_files(
-        spark, root, REJECTED_RECORDS, publication.committed("rejected_records", "delivery_date", dates)
-    )
-    ours = existing.join(objects, "source_file", "left_semi")
-    key = ["source_file", "line_number", "reason_code"]
-    same = functools.reduce(operator.and_, (rejected[k].eqNullSafe(ours[k]) for k in key))
-    fresh = rejected.join(ours, same, "left_anti")
-    gone = ours.join(rejected, same, "left_anti")
-    changed = fresh.select("delivery_date").union(gone.select("delivery_date")).distinct().collect()
-    changed_dates = sorted(row[0] for row in changed)
-    if changed_dates:
+    if committed:
+        existing = storage.read_files(
+            spark, storage.table_path(publication.out, "rejected_records"), REJECTED_RECORDS, committed
+        )
+        ours = existing.join(objects, "source_file", "left_semi")
+        key = ["source_file", "line_number", "reason_code"]
+        same = functools.reduce(operator.and_, (rejected[k].eqNullSafe(ours[k]) for k in key))
+        fresh = rejected.join(ours, same, "left_anti")
+        gone = ours.join(rejected, same, "left_anti")
+        changed = fresh.select("delivery_date").union(gone.select("delivery_date")).distinct().collect()
+        changed_dates = sorted(row[0] for row in changed)
         kept = ours.join(rejected, same, "left_semi")
         merged = existing.join(objects, "source_file", "left_anti").unionByName(kept).unionByName(fresh)
-        publication.stage(
-            merged.where(F.col("delivery_date").isin(changed_dates)),
-            "rejected_records",
-            "delivery_date",
-            ["source_file", "line_number"],
-            replace=changed_dates,
-        )
+    else:  # nothing stored for these deliveries: every entry is new
+        changed_dates, merged = sorted(rejected_dates), rejected
+    if not changed_dates:
+        return
+    publication.stage(
+        merged.where(F.col("delivery_date").isin(changed_dates)),
+        "rejected_records",
+        "delivery_date",
+        ["source_file", "line_number"],
+        replace=changed_dates,
+    )
     final = publication.read_final("rejected_records", REJECTED_RECORDS, "delivery_date", dates)
     held = final.join(objects, "source_file", "left_semi").count()
     if held != sum(summary.rejects_by_reason.values()):
@@ -550,18 +568,19 @@ def _quarantine(
             f"rejected_records would hold {held} entries for this run's objects, "
             f"the run rejected {sum(summary.rejects_by_reason.values())}"
         )
-    rejected.unpersist()
 
 
 def _stage_conflicts(
     spark: SparkSession,
     out: str,
-    conflicts: DataFrame,
+    conflicts: DataFrame | None,
     stamp: Mapping[str, F.Column],
     summary: RunSummary,
     publication: Publication,
 ) -> None:
     """Record each conflicting copy once: a re-run finds the same conflicts and adds nothing."""
+    if conflicts is None:
+        return
     found = conform(
         conflicts.select("*", stamp["run_id"].alias("run_id"), stamp["ingested_at"].alias("detected_at")),
         REQUEST_CONFLICTS,
@@ -589,7 +608,8 @@ def _stage_dates(
         return
     root = storage.table_path(settings.out, "invocations")
     committed = {day: publication.committed("invocations", "usage_date", [day]) for day in dates}
-    before = row_counts(storage.read_files(spark, root, INVOCATIONS, [f for fs in committed.values() for f in fs]))
+    stored = [f for files in committed.values() for f in files]
+    before = row_counts(storage.read_files(spark, root, INVOCATIONS, stored)) if stored else {}
     # Each run adds one file per date; a date that would hold too many is rewritten into one.
     crowded = [day for day in dates if len(committed[day]) + 1 > settings.compact_at_files]
     on_crowded = F.col("usage_date").isin(crowded)
