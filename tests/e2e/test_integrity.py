@@ -75,7 +75,8 @@ def partial_history(small_logs: Path, tmp_path_factory: pytest.TempPathFactory) 
     logs = root / "logs"
     shutil.copytree(small_logs, logs)
     objects = log_objects(logs)
-    held_back = objects[len(objects) // 2]
+    # An object delivered on a day that has others, so its rows land on dates the tables already hold.
+    held_back = next(o for o in objects if sum(p.parts[-5:-2] == o.parts[-5:-2] for p in objects) > 1)
     held_back.unlink()
     assert etl(logs, root / "tables") == 0
     return logs, root / "tables", held_back.relative_to(logs)
