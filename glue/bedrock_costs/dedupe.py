@@ -59,15 +59,15 @@ class Deduped:
 def later_copies(accepted: DataFrame) -> list[tuple[str, str, int]]:
     """(request_id, source_file, line_number) of every copy of an id after its first within the batch.
 
-    Re-deliveries are rare, so only the repeated ids are collected and ranked in the driver; the wide rows
-    never move through a shuffle.
+    Re-deliveries are rare, so one aggregation brings back only the repeated ids' copies and the driver
+    ranks them; the wide rows never move through a shuffle.
     """
-    repeated = accepted.groupBy("request_id").count().where("count > 1").select("request_id")
-    occurrences = accepted.join(F.broadcast(repeated), "request_id").select(*_LINE).orderBy(*_LINE).collect()
+    copies = F.collect_list(F.struct("source_file", "line_number")).alias("copies")
+    repeated = accepted.groupBy("request_id").agg(copies).where(F.size("copies") > 1).collect()
     return [
-        (row["request_id"], row["source_file"], int(row["line_number"]))
-        for index, row in enumerate(occurrences)
-        if index > 0 and occurrences[index - 1]["request_id"] == row["request_id"]
+        (row["request_id"], source_file, int(line_number))
+        for row in repeated
+        for source_file, line_number in sorted((c["source_file"], c["line_number"]) for c in row["copies"])[1:]
     ]
 
 

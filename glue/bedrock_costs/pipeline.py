@@ -26,7 +26,6 @@ from decimal import Decimal
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from bedrock_costs import storage
 from bedrock_costs.aggregate import conform, daily_costs, invocation_tags
@@ -35,7 +34,6 @@ from bedrock_costs.commit import Publication, recover
 from bedrock_costs.dedupe import dedupe
 from bedrock_costs.discover import LogObject
 from bedrock_costs.lock import DEFAULT_STALE_AFTER, LockOwner, LockStore, hold, lock_store_for
-from bedrock_costs.lookup import join_lookup
 from bedrock_costs.normalize import with_models, with_principals
 from bedrock_costs.parse import REJECT_REASONS, parse_lines
 from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
@@ -45,8 +43,8 @@ from bedrock_costs.reconcile import (
     ReconciliationError,
     check_dates,
     check_unchanged,
-    daily_totals,
     ledger_totals,
+    published_totals,
     row_counts,
 )
 from bedrock_costs.schemas import (
@@ -505,13 +503,9 @@ def _quarantine(
     )
     # The delivery date is the object's hour folder, already parsed by discovery.
     delivered = {source_key(o.path): o.delivery_date.isoformat() for o in todo}
-    rejected = join_lookup(
-        lines.unionByName(corrupt).select("*", *(v.alias(k) for k, v in stamp.items())),
-        ["source_file"],
-        lambda source_file: (delivered.get(source_file),),
-        T.StructType([T.StructField("delivery_date", T.StringType())]),
-    )
-    rejected = conform(rejected, REJECTED_RECORDS).cache()
+    dates = spark.createDataFrame(list(delivered.items()), "source_file string, delivery_date string")
+    stamped = lines.unionByName(corrupt).select("*", *(v.alias(k) for k, v in stamp.items()))
+    rejected = conform(stamped.join(F.broadcast(dates), "source_file", "left"), REJECTED_RECORDS).cache()
     counts = rejected.groupBy("reason_code", "delivery_date").count().collect()
     for row in counts:
         code = row["reason_code"]
@@ -634,7 +628,7 @@ def _check_published_dates(
     final = publication.read_final("invocations", INVOCATIONS, "usage_date", dates)
     daily = publication.read_final("daily_costs", DAILY_COSTS, "usage_date", dates)
     tags = publication.read_final("invocation_tags", INVOCATION_TAGS, "usage_date", dates)
-    return check_dates(dates, before, written, ledger_totals(final), daily_totals(daily), row_counts(tags))
+    return check_dates(dates, before, written, *published_totals(final, daily, tags))
 
 
 def _in_window(day: str, since: date | None, until: date | None) -> bool:

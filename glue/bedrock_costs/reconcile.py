@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-from bedrock_costs.schemas import COST_COLUMNS, TOKEN_COLUMNS
+from bedrock_costs.schemas import COST, COST_COLUMNS, TOKEN_COLUMNS
 
 # What daily_costs must add up to, per date: requests, every token class, every cost class.
 _SUMMED = (*TOKEN_COLUMNS, *COST_COLUMNS)
@@ -34,28 +35,53 @@ class DateTotals:
     tag_rows: int = 0
 
 
+_SUM_TYPES: dict[str, T.DataType] = {**dict.fromkeys(TOKEN_COLUMNS, T.LongType()), **dict.fromkeys(COST_COLUMNS, COST)}
+
+
+def _by_date(df: DataFrame, table: str, rows: Column, sums: bool, tag_rows: Column | None = None) -> DataFrame:
+    """One row per ``usage_date`` of ``table``: rows, the summed classes (null when ``sums`` is off), tag rows."""
+    summed = [(F.sum(name) if sums else F.lit(None)).cast(_SUM_TYPES[name]).alias(name) for name in _SUMMED]
+    return df.groupBy("usage_date").agg(
+        F.lit(table).alias("_table"),
+        rows.cast("long").alias("_rows"),
+        *summed,
+        (F.lit(0) if tag_rows is None else tag_rows).cast("long").alias("_tags"),
+    )
+
+
+def _ledger_by_date(invocations: DataFrame) -> DataFrame:
+    metadata = F.col("request_metadata")
+    keys = F.sum(F.when(metadata.isNull(), 0).otherwise(F.size(metadata)))
+    return _by_date(invocations, "invocations", F.count(F.lit(1)), True, keys)
+
+
+def _collect(df: DataFrame) -> dict[str, dict[str, DateTotals]]:
+    found: dict[str, dict[str, DateTotals]] = {}
+    for r in df.collect():
+        totals = DateTotals(int(r["_rows"] or 0), tuple(r[name] for name in _SUMMED), int(r["_tags"] or 0))
+        found.setdefault(r["_table"], {})[r["usage_date"]] = totals
+    return found
+
+
 def ledger_totals(invocations: DataFrame) -> dict[str, DateTotals]:
     """Per ``usage_date``: rows, sums of every token and cost class, and how many tag rows it implies."""
-    metadata = F.col("request_metadata")
-    rows = invocations.groupBy("usage_date").agg(
-        F.count(F.lit(1)).alias("_rows"),
-        *(F.sum(name).alias(name) for name in _SUMMED),
-        F.sum(F.when(metadata.isNull(), 0).otherwise(F.size(metadata))).alias("_tags"),
-    )
-    return {
-        r["usage_date"]: DateTotals(int(r["_rows"]), tuple(r[name] for name in _SUMMED), int(r["_tags"] or 0))
-        for r in rows.collect()
-    }
+    return _collect(_ledger_by_date(invocations)).get("invocations", {})
 
 
-def daily_totals(daily: DataFrame) -> dict[str, DateTotals]:
-    """The same figures summed from ``daily_costs`` (``tag_rows`` is not part of it)."""
-    rows = daily.groupBy("usage_date").agg(
-        F.sum("request_count").alias("_rows"), *(F.sum(name).alias(name) for name in _SUMMED)
+def published_totals(
+    invocations: DataFrame, daily: DataFrame, tags: DataFrame
+) -> tuple[dict[str, DateTotals], dict[str, DateTotals], dict[str, int]]:
+    """In one Spark job, per ``usage_date``: the ledger's totals (``ledger_totals``), the same sums from
+    ``daily_costs`` (its ``request_count`` as rows), and the rows of ``invocation_tags``.
+    """
+    union = (
+        _ledger_by_date(invocations)
+        .unionByName(_by_date(daily, "daily_costs", F.sum("request_count"), True))
+        .unionByName(_by_date(tags, "invocation_tags", F.count(F.lit(1)), False))
     )
-    return {
-        r["usage_date"]: DateTotals(int(r["_rows"] or 0), tuple(r[name] for name in _SUMMED)) for r in rows.collect()
-    }
+    found = _collect(union)
+    tag_rows = {day: totals.rows for day, totals in found.get("invocation_tags", {}).items()}
+    return found.get("invocations", {}), found.get("daily_costs", {}), tag_rows
 
 
 def row_counts(df: DataFrame, column: str = "usage_date") -> dict[str, int]:

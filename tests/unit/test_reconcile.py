@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from bedrock_costs.reconcile import DateTotals, check_dates, check_unchanged, daily_totals, ledger_totals
-from bedrock_costs.schemas import DAILY_COSTS, INVOCATIONS
+from bedrock_costs.reconcile import DateTotals, check_dates, check_unchanged, ledger_totals, published_totals
+from bedrock_costs.schemas import DAILY_COSTS, INVOCATION_TAGS, INVOCATIONS
 
 DAY = "2026-11-20"
 SUMS = (10, 0, 0, 0, 5, 15, Decimal("0.01"), None, None, Decimal("0.02"), Decimal("0.03"), None)
@@ -72,4 +72,9 @@ def test_totals_are_summed_per_date_from_each_table(spark) -> None:
     totals = ledger_totals(inv)[DAY]
     assert (totals.rows, totals.sums[0], totals.sums[10], totals.tag_rows) == (2, 12, Decimal("0.5"), 2)
     daily = spark.createDataFrame([row(DAILY_COSTS, request_count=2, input_tokens=12, usage_date=DAY)], DAILY_COSTS)
-    assert daily_totals(daily)[DAY].rows == 2
+    tags = spark.createDataFrame(
+        [row(INVOCATION_TAGS, request_id="b", tag_key=k, usage_date=DAY) for k in "kj"], INVOCATION_TAGS
+    )
+    ledger, rolled, tag_rows = published_totals(inv, daily, tags)
+    assert ledger == {DAY: totals}
+    assert (rolled[DAY].rows, rolled[DAY].sums[0], tag_rows) == (2, 12, {DAY: 2})
