@@ -56,10 +56,13 @@ def list_folders(spark: SparkSession, folder: str) -> list[str]:
 
 
 def rename(spark: SparkSession, source: str, target: str) -> None:
-    """Move one file into place (on S3 a copy and a delete); the target's folder is created if missing."""
+    """Move one file into place (on S3 a copy and a delete); the target's folder is created if missing
+    (only then: on S3 a created folder is a marker object, and an existing prefix needs none).
+    """
     fs, src = _fs(spark, source)
     _, dst = _fs(spark, target)
-    fs.mkdirs(dst.getParent())
+    if not fs.exists(dst.getParent()):
+        fs.mkdirs(dst.getParent())
     if not fs.rename(src, dst):
         raise OSError(f"could not move {source} to {target}")
 
