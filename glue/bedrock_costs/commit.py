@@ -15,8 +15,9 @@ Published files are named ``part-<run_id>-<n>…``, so a run's files are recogni
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -39,7 +40,6 @@ class Recovery:
 
     run_id: str
     action: str  # "completed" (published from its manifest) or "rolled_back" (nothing was published)
-    started: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -109,9 +109,10 @@ class Publication:
                 moves.append((source, f"{folder}/part-{self.run_id}-{self._writes:02d}{len(moves):03d}.{suffix}"))
         return staged
 
-    def staged_base(self, files: Sequence[str]) -> str:
-        """The folder Spark partition discovery needs for staged files (their write's root)."""
-        return files[0].rsplit("/", 2)[0]
+    def read_staged(self, schema: T.StructType, staged: Mapping[str, list[str]]) -> DataFrame:
+        """The rows of files ``stage`` returned, as they will be published."""
+        files = sorted(path for paths in staged.values() for path in paths)
+        return storage.read_files(self.spark, _write_root(files[0]) if files else "", schema, files)
 
     def read_final(self, table: str, schema: T.StructType, column: str, values: Iterable[str]) -> DataFrame:
         """The given partitions as they will be after ``publish``: kept files plus staged files."""
@@ -125,14 +126,11 @@ class Publication:
         frames = [storage.read_files(self.spark, self._abs(table), schema, kept)] if kept else []
         by_base: dict[str, list[str]] = {}
         for path in staged:
-            by_base.setdefault(self.staged_base([path]), []).append(path)
+            by_base.setdefault(_write_root(path), []).append(path)
         frames += [storage.read_files(self.spark, base, schema, paths) for base, paths in by_base.items()]
         if not frames:
             return self.spark.createDataFrame([], schema)
-        result = frames[0]
-        for frame in frames[1:]:
-            result = result.unionByName(frame)
-        return result
+        return functools.reduce(DataFrame.unionByName, frames)
 
     def manifest(self) -> dict:
         return {
@@ -166,6 +164,11 @@ class Publication:
         """Remove the staging folder: after publishing, or to abandon a run that did not commit."""
         storage.delete(self.spark, self._abs(f"{self.root}/{MANIFEST}"))
         storage.delete(self.spark, self._abs(self.root), recursive=True)
+
+
+def _write_root(staged_file: str) -> str:
+    """The folder one ``stage`` call wrote, which Spark needs to read a staged file's partition value."""
+    return staged_file.rsplit("/", 2)[0]
 
 
 def _apply(spark: SparkSession, out: str, manifest: dict) -> None:
@@ -212,5 +215,5 @@ def recover(spark: SparkSession, out: str, record_interrupted: Callable[[Publica
         record_interrupted(publication, started)
         publication.commit()
         publication.publish()
-        done.append(Recovery(run_id, "rolled_back", started))
+        done.append(Recovery(run_id, "rolled_back"))
     return done

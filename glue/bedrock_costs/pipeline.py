@@ -255,7 +255,7 @@ def run_pipeline(
         publication = Publication(spark, settings.out, summary.run_id)
         try:
             with _timed(summary, "recover", progress):
-                recovered = recover(spark, settings.out, functools.partial(_stage_interrupted, settings))
+                recovered = recover(spark, settings.out, _stage_interrupted)
             summary.recovered_runs = [f"{r.run_id}: {r.action}" for r in recovered]
             publication.begin(
                 {"run_id": summary.run_id, "host": owner.host, "pid": owner.pid, "mode": settings.mode}
@@ -271,7 +271,7 @@ def run_pipeline(
             raise _fail(spark, settings, summary, publication, exc, progress) from exc
         summary.status = "succeeded"
         summary.finished_at = datetime.now(UTC).replace(microsecond=0)
-        _stage_run(publication, settings, summary)
+        _stage_run(publication, _window(settings), summary)
         publication.commit()
         try:
             with _timed(summary, "publish", progress):
@@ -330,7 +330,7 @@ def _fail(
     try:
         publication.discard()
         record = Publication(spark, settings.out, summary.run_id)
-        _stage_run(record, settings, summary)
+        _stage_run(record, _window(settings), summary)
         record.commit()
         record.publish()
     except Exception as record_error:
@@ -338,8 +338,7 @@ def _fail(
     return RunFailed(summary)
 
 
-def _run_row(settings: EtlSettings, summary: RunSummary) -> tuple:
-    window = _window(settings)
+def _run_row(window: Mapping[str, str | None], summary: RunSummary) -> tuple:
     return (
         summary.run_id,
         summary.mode,
@@ -374,12 +373,12 @@ def _run_row(settings: EtlSettings, summary: RunSummary) -> tuple:
     )
 
 
-def _stage_run(publication: Publication, settings: EtlSettings, summary: RunSummary) -> None:
-    row = publication.spark.createDataFrame([_run_row(settings, summary)], PIPELINE_RUNS)
+def _stage_run(publication: Publication, window: Mapping[str, str | None], summary: RunSummary) -> None:
+    row = publication.spark.createDataFrame([_run_row(window, summary)], PIPELINE_RUNS)
     publication.stage(row, "pipeline_runs", "run_date", ["run_id"])
 
 
-def _stage_interrupted(settings: EtlSettings, publication: Publication, started: dict) -> None:
+def _stage_interrupted(publication: Publication, started: dict) -> None:
     """The row of a run that died before committing, staged by the run that rolled it back."""
     summary = RunSummary(
         run_id=str(started.get("run_id", publication.run_id)),
@@ -389,13 +388,8 @@ def _stage_interrupted(settings: EtlSettings, publication: Publication, started:
         error=f"the process (pid {started.get('pid')} on {started.get('host')}) ended before committing; "
         "nothing was published and the next run rolled it back",
     )
-    window = EtlSettings(
-        out=settings.out,
-        since=date.fromisoformat(started["window_since"]) if started.get("window_since") else None,
-        until=date.fromisoformat(started["window_until"]) if started.get("window_until") else None,
-    )
-    summary.problems.append("interrupted")
-    _stage_run(publication, window, summary)
+    summary.problems.append("the run ended before its counts were checked")
+    _stage_run(publication, {key: started.get(key) for key in ("window_since", "window_until")}, summary)
 
 
 def _ingest(
@@ -448,12 +442,7 @@ def _ingest(
 
     with _timed(summary, "merge invocations", progress):
         staged = publication.stage(ledger, "invocations", "usage_date", LEDGER_ORDER)
-        added = storage.read_files(
-            spark,
-            publication.staged_base(next(iter(staged.values()))) if staged else "",
-            INVOCATIONS,
-            [path for files in staged.values() for path in files],
-        )
+        added = publication.read_staged(INVOCATIONS, staged)
         unpriced = F.col("pricing_status").isin(*UNPRICED_STATUSES).cast("long")
         counts = added.groupBy("usage_date").agg(F.count(F.lit(1)).alias("n"), F.sum(unpriced).alias("u")).collect()
         written = {r["usage_date"]: int(r["n"]) for r in counts}
