@@ -40,7 +40,7 @@ from bedrock_costs import pipeline, storage
 from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
 from bedrock_costs.discover import discover_local
 from bedrock_costs.lock import LOCK_NAME, LockOwner
-from bedrock_costs.pipeline import DAMAGED_READS, EtlSettings, run_pipeline
+from bedrock_costs.pipeline import EtlSettings, run_pipeline
 from bedrock_costs.profiles import load_profile_file
 from bedrock_costs.read import read_local_tails
 from bedrock_costs.schemas import INVOCATIONS, REJECTED_RECORDS, REQUEST_CONFLICTS
@@ -163,8 +163,9 @@ def test_a_damaged_table_file_fails_the_run_and_changes_nothing(table: str, hist
 
 
 def test_a_damaged_log_object_is_retried_and_a_clean_retry_replaces_its_quarantine(
-    small_logs: Path, tmp_path: Path, reference, spark
+    small_logs: Path, tmp_path: Path, reference, monkeypatch: pytest.MonkeyPatch, spark
 ) -> None:
+    monkeypatch.setattr(pipeline, "DAMAGED_READS", 2)  # the rule, with one run less
     logs = tmp_path / "logs"
     shutil.copytree(small_logs, logs)
     target = max(log_objects(logs), key=lambda path: path.stat().st_size)
@@ -182,7 +183,7 @@ def test_a_damaged_log_object_is_retried_and_a_clean_retry_replaces_its_quaranti
     assert etl(logs, out) == 0
     assert runs(spark, out)[-1].files_corrupt == 1
     assert "corrupt_gzip" in quarantined()
-    for _ in range(DAMAGED_READS - 1):
+    for _ in range(pipeline.DAMAGED_READS - 1):
         assert etl(logs, out) == 0
         assert (runs(spark, out)[-1].files_retried, runs(spark, out)[-1].files_corrupt) == (1, 1)
     assert etl(logs, out) == 0  # retries ran out: the object stays quarantined
