@@ -649,8 +649,8 @@ def _rewrite(
     Either way a rewritten date is one sorted file, keeps every row and token, and gets fresh roll-ups.
     """
     root = storage.table_path(settings.out, "invocations")
-    names = storage.list_folders(spark, root)
-    dates = [n.partition("=")[2] for n in names if _in_window(n.partition("=")[2], settings.since, settings.until)]
+    stored_dates = storage.partition_folders(spark, root, "usage_date")
+    dates = sorted(day for day in stored_dates if _in_window(day, settings.since, settings.until))
     if not dates:
         return
     with _timed(summary, "read ledger", progress):

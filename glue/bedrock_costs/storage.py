@@ -24,8 +24,8 @@ def partition_path(root: str, column: str, value: str) -> str:
     return f"{root}/{column}={value}"
 
 
-def _fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
-    """(Hadoop FileSystem, Hadoop Path) for ``path``."""
+def _file_system(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """Hadoop's file system for ``path`` (local, or S3 on Glue) and the Hadoop path itself."""
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
     return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path  # type: ignore[attr-defined]
@@ -33,12 +33,25 @@ def _fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
 
 def path_exists(spark: SparkSession, path: str) -> bool:
     """Ask Hadoop's file system (local, or S3 on Glue) whether ``path`` exists."""
-    fs, hadoop_path = _fs(spark, path)
+    fs, hadoop_path = _file_system(spark, path)
     return bool(fs.exists(hadoop_path))
 
 
+def partition_folders(spark: SparkSession, root: str, column: str) -> dict[str, str]:
+    """``value → folder`` of every ``column=value`` partition directly under ``root`` ({} before the first write)."""
+    fs, hadoop_path = _file_system(spark, root)
+    if not fs.exists(hadoop_path):
+        return {}
+    folders = {}
+    for status in fs.listStatus(hadoop_path):
+        key, separator, value = status.getPath().getName().partition("=")
+        if status.isDirectory() and separator and key == column and value:
+            folders[value] = f"{status.getPath().toString()}/"
+    return folders
+
+
 def _listing(spark: SparkSession, folder: str) -> list[Any]:
-    fs, hadoop_path = _fs(spark, folder)
+    fs, hadoop_path = _file_system(spark, folder)
     if not fs.exists(hadoop_path):
         return []
     # Hidden and underscore names are Spark's and Hadoop's bookkeeping (_SUCCESS, .crc), never data.
@@ -59,8 +72,8 @@ def rename(spark: SparkSession, source: str, target: str) -> None:
     """Move one file into place (on S3 a copy and a delete); the target's folder is created if missing
     (only then: on S3 a created folder is a marker object, and an existing prefix needs none).
     """
-    fs, src = _fs(spark, source)
-    _, dst = _fs(spark, target)
+    fs, src = _file_system(spark, source)
+    _, dst = _file_system(spark, target)
     if not fs.exists(dst.getParent()):
         fs.mkdirs(dst.getParent())
     if not fs.rename(src, dst):
@@ -69,14 +82,14 @@ def rename(spark: SparkSession, source: str, target: str) -> None:
 
 def delete(spark: SparkSession, path: str, recursive: bool = False) -> bool:
     """Delete a file (or a folder with ``recursive``); ``False`` if it was not there."""
-    fs, hadoop_path = _fs(spark, path)
+    fs, hadoop_path = _file_system(spark, path)
     return bool(fs.delete(hadoop_path, recursive))
 
 
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     """Write a small UTF-8 file whole: written next to its place and moved in, so a reader never sees half."""
-    fs, target = _fs(spark, path)
-    _, temp = _fs(spark, f"{path}.tmp")
+    fs, target = _file_system(spark, path)
+    _, temp = _file_system(spark, f"{path}.tmp")
     stream = fs.create(temp, True)
     try:
         stream.write(text.encode("utf-8"))
@@ -89,7 +102,7 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
 
 def read_text(spark: SparkSession, path: str) -> str | None:
     """A small UTF-8 file's text, or ``None`` when it does not exist."""
-    fs, hadoop_path = _fs(spark, path)
+    fs, hadoop_path = _file_system(spark, path)
     if not fs.exists(hadoop_path):
         return None
     stream = fs.open(hadoop_path)
