@@ -34,7 +34,7 @@ from pyspark.context import SparkContext
 
 from bedrock_costs.catalog import parse_catalog
 from bedrock_costs.lock import lock_store_for
-from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, run_pipeline, stored_regions
+from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, RunFailed, run_pipeline, stored_regions
 from bedrock_costs.profiles import ProfileError, fetch_profiles, profiles_from_summaries
 from bedrock_costs.s3_source import list_log_objects, parse_s3_uri, read_tails
 from bedrock_costs.spark import PIPELINE_CONF
@@ -116,17 +116,21 @@ def main(argv: list[str]) -> None:
         lock_stale_after=timedelta(minutes=int(options["lock_stale_minutes"])),
         tag_aliases=parse_tag_aliases(options["tag_aliases"] or None),
     )
-    # Raises (the job run is FAILED) when the lock is held or the run fails; nothing is published then.
-    summary = run_pipeline(
-        spark,
-        objects,
-        settings,
-        catalog,
-        profiles,
-        lambda objs: read_tails(s3, objs),
-        progress=print,
-        lock=lock_store_for(settings.out, s3),
-    )
+    try:
+        summary = run_pipeline(
+            spark,
+            objects,
+            settings,
+            catalog,
+            profiles,
+            lambda objs: read_tails(s3, objs),
+            progress=print,
+            lock=lock_store_for(settings.out, s3),
+        )
+    except RunFailed as exc:
+        # Nothing was published and pipeline_runs holds the failed row; re-raising fails the job run.
+        print(json.dumps({**exc.summary.__dict__, "reconciled": exc.summary.reconciled}, default=str))
+        raise
     print(json.dumps({**summary.__dict__, "reconciled": summary.reconciled}, default=str))
     job.commit()
 
