@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -312,7 +313,10 @@ def describe(exc: BaseException) -> str:
         except Exception:  # py4j may be gone when the JVM died; keep the Python message then
             text = str(exc)
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0][:600] if lines else type(exc).__name__
+    if not lines:
+        return type(exc).__name__
+    # "java.lang.RuntimeException: file:/… is not a Parquet file": the class name tells a reader nothing.
+    return re.sub(r"^(?:[\w$]+\.)+[\w$]*(?:Exception|Error): ", "", lines[0])[:600]
 
 
 def _fail(
