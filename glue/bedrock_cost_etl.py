@@ -34,8 +34,9 @@ from pyspark.context import SparkContext
 
 from bedrock_costs.catalog import parse_catalog
 from bedrock_costs.lock import lock_store_for
-from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, RunFailed, run_pipeline, stored_regions
+from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, RunFailed, run_pipeline
 from bedrock_costs.profiles import ProfileError, fetch_profiles, profiles_from_summaries
+from bedrock_costs.rewrite import stored_regions
 from bedrock_costs.s3_source import list_log_objects, parse_s3_uri, read_tails
 from bedrock_costs.spark import PIPELINE_CONF
 from bedrock_costs.tags import parse_tag_aliases

@@ -14,8 +14,6 @@ re-running any window leaves the tables as they were. The same machinery rewrite
 
 from __future__ import annotations
 
-import functools
-import operator
 import re
 import time
 import uuid
@@ -29,42 +27,27 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bedrock_costs import storage
-from bedrock_costs.aggregate import conform, daily_costs, invocation_tags
+from bedrock_costs.aggregate import conform, invocation_tags
 from bedrock_costs.catalog import PriceRow
 from bedrock_costs.commit import Publication, recover
 from bedrock_costs.dedupe import dedupe
 from bedrock_costs.discover import LogObject
 from bedrock_costs.lock import DEFAULT_STALE_AFTER, LockOwner, LockStore, hold, lock_store_for
 from bedrock_costs.normalize import with_models, with_principals
-from bedrock_costs.parse import REJECT_REASONS, parse_lines
+from bedrock_costs.parse import parse_lines
 from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
 from bedrock_costs.profiles import ResolvedProfile
+from bedrock_costs.quarantine import stage_quarantine
 from bedrock_costs.read import TailReader, check_files, file_stats, number_lines, read_lines, source_key
-from bedrock_costs.reconcile import (
-    ReconciliationError,
-    check_dates,
-    check_unchanged,
-    ledger_totals,
-    published_totals,
-    row_counts,
-)
-from bedrock_costs.schemas import (
-    DAILY_COSTS,
-    INVOCATION_TAGS,
-    INVOCATIONS,
-    PIPELINE_RUNS,
-    PROCESSED_FILES,
-    REJECTED_RECORDS,
-    REQUEST_CONFLICTS,
-)
+from bedrock_costs.reconcile import ReconciliationError, row_counts
+from bedrock_costs.rewrite import LEDGER_ORDER, TAG_ORDER, finish_dates, rewrite_dates, stage_rewritten
+from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, PROCESSED_FILES, REQUEST_CONFLICTS
 from bedrock_costs.tags import DEFAULT_TAG_ALIASES, with_semantic_tags
 
 INGEST, REPRICE, COMPACT = "ingest", "reprice", "compact"
 # A damaged object is read this many times in all (each run that lists it), then left quarantined until
 # a run passes retry_damaged.
 DAMAGED_READS = 3
-LEDGER_ORDER = ("event_time", "request_id")
-_LINEAGE = ("source_file", "line_number", "run_id", "ingested_at")
 
 
 @dataclass(frozen=True)
@@ -201,36 +184,6 @@ def enrich(
     return price_invocations(tagged, catalog)
 
 
-def derived_columns(spark: SparkSession) -> list[str]:
-    """Ledger columns ``enrich`` computes (the rest is the parsed record, its lineage and its date).
-
-    Asked of the parser itself, so a column added to either side is classified without a second list.
-    """
-    empty = spark.createDataFrame([], "source_file string, row_id long, line_bytes int, value string")
-    parsed = set(parse_lines(empty).columns) | set(_LINEAGE) | {"usage_date"}
-    return [name for name in INVOCATIONS.fieldNames() if name not in parsed]
-
-
-def repriced(
-    stored: DataFrame,
-    catalog: Sequence[PriceRow],
-    profiles: Mapping[str, ResolvedProfile],
-    tag_aliases: Mapping[str, Sequence[str]],
-) -> DataFrame:
-    """Stored ledger rows with model, principal, tags and prices computed again; ids, tokens and lineage
-    kept. ``_changed`` says whether a row differs from its stored version; ``_was_total_cost`` is the
-    stored cost.
-    """
-    derived = set(derived_columns(stored.sparkSession))
-    base = stored.select(*(F.col(c).alias(f"_was_{c}") if c in derived else F.col(c) for c in stored.columns))
-    redone = enrich(base, catalog, profiles, tag_aliases)
-    types = {f.name: f.dataType for f in INVOCATIONS.fields}
-    changed = functools.reduce(
-        operator.or_, (~F.col(c).cast(types[c]).eqNullSafe(F.col(f"_was_{c}")) for c in sorted(derived))
-    )
-    return redone.withColumn("_changed", changed)
-
-
 def run_pipeline(
     spark: SparkSession,
     objects: Sequence[LogObject],
@@ -265,7 +218,7 @@ def run_pipeline(
             if settings.mode == INGEST:
                 _ingest(spark, objects, settings, catalog, profiles, read_tails, summary, publication, progress)
             else:
-                _rewrite(spark, settings, catalog, profiles, summary, publication, progress)
+                _rewrite(settings, catalog, profiles, summary, publication, progress)
             if not summary.reconciled:
                 raise ReconciliationError(_mismatch(summary))
         except Exception as exc:
@@ -428,7 +381,10 @@ def _ingest(
     numbered = number_lines(parsed, stats)
 
     with _timed(summary, "quarantine", progress):
-        _quarantine(spark, numbered, broken, todo, stamp, summary, publication)
+        # The delivery date is the object's hour folder, already parsed by discovery.
+        delivered = {source_key(o.path): o.delivery_date.isoformat() for o in todo}
+        summary.rejects_by_reason, problems = stage_quarantine(publication, numbered, broken, delivered, stamp)
+        summary.problems += problems
 
     with _timed(summary, "dedupe and price", progress):
         accepted = numbered.where(F.col("reject_reason").isNull()).withColumn(
@@ -472,91 +428,6 @@ def _ingest(
     parsed.unpersist()
 
 
-def _quarantine(
-    spark: SparkSession,
-    numbered: DataFrame,
-    broken: Sequence,
-    todo: Sequence[LogObject],
-    stamp: Mapping[str, F.Column],
-    summary: RunSummary,
-    publication: Publication,
-) -> None:
-    """Stage the run's rejected records: one per rejected line and one per damaged object."""
-    reason = F.create_map(*(F.lit(v) for kv in REJECT_REASONS.items() for v in kv))
-    lines = numbered.where(F.col("reject_reason").isNotNull()).select(
-        "source_file",
-        "line_number",
-        F.col("reject_reason").alias("reason_code"),
-        reason[F.col("reject_reason")].alias("reason"),
-        F.when(F.col("request_id") != "", F.col("request_id")).alias("request_id"),
-    )
-    corrupt = spark.createDataFrame(
-        [(c.source_file, None, "corrupt_gzip", c.reason(), None) for c in broken],
-        "source_file string, line_number long, reason_code string, reason string, request_id string",
-    )
-    # The delivery date is the object's hour folder, already parsed by discovery.
-    delivered = {source_key(o.path): o.delivery_date.isoformat() for o in todo}
-    dates = spark.createDataFrame(list(delivered.items()), "source_file string, delivery_date string")
-    stamped = lines.unionByName(corrupt).select("*", *(v.alias(k) for k, v in stamp.items()))
-    rejected = conform(stamped.join(F.broadcast(dates), "source_file", "left"), REJECTED_RECORDS).cache()
-    counts = rejected.groupBy("reason_code", "delivery_date").count().collect()
-    for row in counts:
-        code = row["reason_code"]
-        summary.rejects_by_reason[code] = summary.rejects_by_reason.get(code, 0) + int(row["count"])
-    _stage_rejected(spark, rejected, delivered, {r["delivery_date"] for r in counts}, summary, publication)
-    rejected.unpersist()
-
-
-def _stage_rejected(
-    spark: SparkSession,
-    rejected: DataFrame,
-    delivered: Mapping[str, str],
-    rejected_dates: set[str],
-    summary: RunSummary,
-    publication: Publication,
-) -> None:
-    """Make the stored entries of the objects read equal ``rejected``, rewriting only the dates that change.
-
-    Entries already stored for the same (file, line, reason) are kept as they are (a re-read adds
-    nothing); entries of a re-read object that this read no longer produces are removed, so a clean
-    retry of a damaged object replaces its quarantine entries.
-    """
-    dates = sorted(set(delivered.values()))
-    committed = publication.committed("rejected_records", "delivery_date", dates)
-    objects = F.broadcast(spark.createDataFrame([(key,) for key in delivered], "source_file string"))
-    if committed:
-        existing = storage.read_files(
-            spark, storage.table_path(publication.out, "rejected_records"), REJECTED_RECORDS, committed
-        )
-        ours = existing.join(objects, "source_file", "left_semi")
-        key = ["source_file", "line_number", "reason_code"]
-        same = functools.reduce(operator.and_, (rejected[k].eqNullSafe(ours[k]) for k in key))
-        fresh = rejected.join(ours, same, "left_anti")
-        gone = ours.join(rejected, same, "left_anti")
-        changed = fresh.select("delivery_date").union(gone.select("delivery_date")).distinct().collect()
-        changed_dates = sorted(row[0] for row in changed)
-        kept = ours.join(rejected, same, "left_semi")
-        merged = existing.join(objects, "source_file", "left_anti").unionByName(kept).unionByName(fresh)
-    else:  # nothing stored for these deliveries: every entry is new
-        changed_dates, merged = sorted(rejected_dates), rejected
-    if not changed_dates:
-        return
-    publication.stage(
-        merged.where(F.col("delivery_date").isin(changed_dates)),
-        "rejected_records",
-        "delivery_date",
-        ["source_file", "line_number"],
-        replace=changed_dates,
-    )
-    final = publication.read_final("rejected_records", REJECTED_RECORDS, "delivery_date", dates)
-    held = final.join(objects, "source_file", "left_semi").count()
-    if held != sum(summary.rejects_by_reason.values()):
-        summary.problems.append(
-            f"rejected_records would hold {held} entries for this run's objects, "
-            f"the run rejected {sum(summary.rejects_by_reason.values())}"
-        )
-
-
 def _stage_conflicts(
     spark: SparkSession,
     out: str,
@@ -589,7 +460,7 @@ def _stage_dates(
     summary: RunSummary,
     publication: Publication,
 ) -> None:
-    """Roll-ups of the dates the run adds rows to, compaction of crowded dates, and their checks."""
+    """Tags and roll-ups of the dates the run adds rows to, compaction of crowded dates, and their checks."""
     dates = summary.affected_dates
     if not dates:
         return
@@ -599,47 +470,15 @@ def _stage_dates(
     before = row_counts(storage.read_files(spark, root, INVOCATIONS, stored)) if stored else {}
     # Each run adds one file per date; a date that would hold too many is rewritten into one.
     crowded = [day for day in dates if len(committed[day]) + 1 > settings.compact_at_files]
-    on_crowded = F.col("usage_date").isin(crowded)
     if crowded:
-        rows = publication.read_final("invocations", INVOCATIONS, "usage_date", crowded)
-        publication.stage(rows, "invocations", "usage_date", LEDGER_ORDER, replace=crowded)
+        stage_rewritten(publication, publication.read_final("invocations", INVOCATIONS, "usage_date", crowded), crowded)
         summary.compacted_dates = crowded
-    final = publication.read_final("invocations", INVOCATIONS, "usage_date", dates)
-    order = ["tag_key", "tag_value", "request_id"]
-    publication.stage(invocation_tags(added.where(~on_crowded)), "invocation_tags", "usage_date", order)
-    if crowded:
-        tags = invocation_tags(final.where(on_crowded))
-        publication.stage(tags, "invocation_tags", "usage_date", order, replace=crowded)
-    publication.stage(daily_costs(final), "daily_costs", "usage_date", ["account_id", "model_id"], replace=dates)
-    summary.problems += _check_published_dates(publication, dates, before, written)
-
-
-def _check_published_dates(
-    publication: Publication, dates: list[str], before: Mapping[str, int], written: Mapping[str, int]
-) -> list[str]:
-    """Read the staged dates as they will be published and check them (``reconcile.check_dates``)."""
-    final = publication.read_final("invocations", INVOCATIONS, "usage_date", dates)
-    daily = publication.read_final("daily_costs", DAILY_COSTS, "usage_date", dates)
-    tags = publication.read_final("invocation_tags", INVOCATION_TAGS, "usage_date", dates)
-    return check_dates(dates, before, written, *published_totals(final, daily, tags))
-
-
-def _in_window(day: str, since: date | None, until: date | None) -> bool:
-    return (since is None or day >= since.isoformat()) and (until is None or day <= until.isoformat())
-
-
-def stored_regions(spark: SparkSession, out: str, since: date | None, until: date | None) -> list[str]:
-    """Source regions of the stored rows in a usage-date window: whose inference profiles a repricing needs."""
-    stored = storage.read_table(spark, storage.table_path(out, "invocations"), INVOCATIONS)
-    if stored is None:
-        return []
-    day = F.col("usage_date")
-    window = (day >= since.isoformat() if since else F.lit(True)) & (day <= until.isoformat() if until else F.lit(True))
-    return sorted(r[0] for r in stored.where(window).select("region").distinct().collect() if r[0])
+    fresh_tags = invocation_tags(added.where(~F.col("usage_date").isin(crowded)))
+    publication.stage(fresh_tags, "invocation_tags", "usage_date", TAG_ORDER)
+    summary.problems += finish_dates(publication, dates, before, written)
 
 
 def _rewrite(
-    spark: SparkSession,
     settings: EtlSettings,
     catalog: Sequence[PriceRow],
     profiles: Mapping[str, ResolvedProfile],
@@ -647,48 +486,19 @@ def _rewrite(
     publication: Publication,
     progress: Callable[[str], None],
 ) -> None:
-    """Repricing or compaction of the stored dates in ``[since, until]`` (usage dates; all when open).
-
-    Repricing rewrites the dates where a row changes; compaction the dates held in more than one file.
-    Either way a rewritten date is one sorted file, keeps every row and token, and gets fresh roll-ups.
-    """
-    root = storage.table_path(settings.out, "invocations")
-    stored_dates = storage.partition_folders(spark, root, "usage_date")
-    dates = sorted(day for day in stored_dates if _in_window(day, settings.since, settings.until))
-    if not dates:
-        return
-    with _timed(summary, "read ledger", progress):
-        committed = {day: publication.committed("invocations", "usage_date", [day]) for day in dates}
-        stored = storage.read_files(spark, root, INVOCATIONS, [f for fs in committed.values() for f in fs])
-        before = ledger_totals(stored)
-    if settings.mode == REPRICE:
-        with _timed(summary, "reprice", progress):
-            redone = repriced(stored, catalog, profiles, settings.tag_aliases)
-            stats = redone.groupBy("usage_date").agg(
-                F.sum(F.col("_changed").cast("long")).alias("changed"),
-                F.sum("_was_total_cost").alias("was"),
-                F.sum(F.col("total_cost").cast(INVOCATIONS["total_cost"].dataType)).alias("now"),
-            )
-            by_date = {r["usage_date"]: r for r in stats.collect()}
-            summary.rows_repriced = sum(int(r["changed"] or 0) for r in by_date.values())
-            summary.window_cost_before = sum((r["was"] or Decimal(0) for r in by_date.values()), Decimal(0))
-            summary.window_cost_after = sum((r["now"] or Decimal(0) for r in by_date.values()), Decimal(0))
-            rewrite = sorted(day for day, r in by_date.items() if r["changed"])
-            rows = conform(redone, INVOCATIONS)
+    """Repricing or compaction of the stored dates in ``[since, until]`` (usage dates; all when open)."""
+    reprice = settings.mode == REPRICE
+    with _timed(summary, "reprice" if reprice else "compact", progress):
+        result = rewrite_dates(
+            publication,
+            settings.since,
+            settings.until,
+            (lambda df: enrich(df, catalog, profiles, settings.tag_aliases)) if reprice else None,
+        )
+    summary.affected_dates = result.dates
+    summary.problems += result.problems
+    if reprice:
+        summary.rows_repriced = result.rows_repriced
+        summary.window_cost_before, summary.window_cost_after = result.cost_before, result.cost_after
     else:
-        rewrite = sorted(day for day, files in committed.items() if len(files) > 1)
-        rows = stored
-        summary.compacted_dates = rewrite
-    summary.affected_dates = rewrite
-    if not rewrite:
-        return
-    with _timed(summary, "rewrite dates", progress):
-        on_rewrite = F.col("usage_date").isin(rewrite)
-        publication.stage(rows.where(on_rewrite), "invocations", "usage_date", LEDGER_ORDER, replace=rewrite)
-        final = publication.read_final("invocations", INVOCATIONS, "usage_date", rewrite)
-        order = ["tag_key", "tag_value", "request_id"]
-        publication.stage(invocation_tags(final), "invocation_tags", "usage_date", order, replace=rewrite)
-        publication.stage(daily_costs(final), "daily_costs", "usage_date", ["account_id", "model_id"], replace=rewrite)
-        counts = {day: before[day].rows for day in rewrite}
-        summary.problems += _check_published_dates(publication, rewrite, counts, {})
-        summary.problems += check_unchanged(rewrite, before, ledger_totals(final))
+        summary.compacted_dates = result.dates

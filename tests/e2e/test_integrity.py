@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 
 from bcr.cli import main
 from bcr.generate import generate_logs
-from bedrock_costs import pipeline, storage
+from bedrock_costs import pipeline, rewrite, storage
 from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
 from bedrock_costs.discover import discover_local
 from bedrock_costs.lock import LOCK_NAME, LockOwner
@@ -111,9 +111,9 @@ def _lose_one_ledger_row(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _miscount_daily_costs(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = pipeline.daily_costs
+    real = rewrite.daily_costs
     monkeypatch.setattr(
-        pipeline, "daily_costs", lambda df: real(df).withColumn("request_count", F.col("request_count") + 1)
+        rewrite, "daily_costs", lambda df: real(df).withColumn("request_count", F.col("request_count") + 1)
     )
 
 
