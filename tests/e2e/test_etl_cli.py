@@ -172,6 +172,8 @@ def test_backfill_window_reads_only_its_days(corpus: Path, tmp_path: Path, spark
         (["--pricing", "/nonexistent.csv"], "--pricing"),
         (["--out", "s3://bucket/tables"], "Glue job writes"),
         (["--out", "/etc/hostname"], "is a file"),
+        (["--reprice", ""], "leave out --logs"),
+        (["--logs", None], "--logs is required"),
     ],
 )
 def test_wrong_parameters_exit_2_with_a_clear_message(
@@ -180,7 +182,8 @@ def test_wrong_parameters_exit_2_with_a_clear_message(
     base = {"--logs": str(corpus), "--out": str(tmp_path / "out")}
     for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value
-    argv = ["etl", *(x for kv in base.items() for x in kv)]
+    # A value None leaves the option out, "" passes the bare flag.
+    argv = ["etl", *(x for flag, value in base.items() if value is not None for x in (flag, value) if x)]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
 
