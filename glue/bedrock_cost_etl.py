@@ -3,12 +3,16 @@
 Everything it runs is the plain-PySpark ``bedrock_costs`` package (shipped with ``--extra-py-files``),
 so the job behaves exactly like ``bcr etl`` does locally. One run:
 
-1. reads the price catalog and the tag-alias config from S3,
+1. reads the price catalog (checked as ``bcr pricing check`` does) and the tag-alias config from S3,
 2. lists the last ``--lookback_days`` of log deliveries (or a ``--since``/``--until`` backfill window),
-3. resolves the application inference profiles of the regions it sees,
-4. merges the new objects into the tables under ``--tables_uri`` and records the run in ``pipeline_runs``,
+3. resolves the application inference profiles of the regions it sees (of the stored rows, to reprice),
+4. takes the output's lock (``_lock.json`` under ``--tables_uri``, an S3 object created only if absent),
+   then merges the new objects into the tables under ``--tables_uri`` (or, with ``--reprice true`` /
+   ``--compact true``, rewrites the stored dates of the window) and records the run in ``pipeline_runs``,
 5. registers the partitions it created in the Glue database ``--database``, so Athena sees them at once,
-6. fails, after publishing a "not reconciled" event, when lines read != rows + duplicates + rejected lines.
+6. fails, after publishing a "not reconciled" event, when the run failed a check or a step: it then
+   published nothing but its ``failed`` row in ``pipeline_runs``. A run that finds another run's lock
+   fails too, naming the holder.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pyspark.context import SparkContext
 
 from bedrock_costs.catalog import read_catalog
+from bedrock_costs.lock import lock_store_for
 from bedrock_costs.partitions import register_new_partitions
-from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
+from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, RunFailed, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, fetch_profiles, profiles_from_summaries
+from bedrock_costs.rewrite import stored_regions
 from bedrock_costs.s3_source import list_log_objects, object_reader, parse_s3_uri, read_object, read_tails, read_text
 from bedrock_costs.spark import PIPELINE_CONF
 from bedrock_costs.storage import TABLES
@@ -43,11 +49,21 @@ ARGUMENTS: dict[str, str | None] = {
     "lookback_days": "2",  # delivery days listed per run; objects already processed are skipped
     "tag_aliases": "",  # JSON, or the s3:// URI of a JSON file, overriding requestMetadata aliases
     "database": "",  # Glue database whose tables get the new partitions registered ("" skips it)
+    # Age after which another run's lock counts as abandoned: above the job's Timeout (a run older than
+    # that was stopped by Glue), so a killed run's lock is taken over by a later run, never a live one's.
+    "lock_stale_minutes": "360",
 }
-# A backfill window for one run (StartJobRun --arguments). Never a job default: it would pin every run.
-RUN_ARGUMENTS: dict[str, str] = {"since": "", "until": ""}
+# Arguments for one run (StartJobRun --arguments). Never job defaults: they would pin every run.
+RUN_ARGUMENTS: dict[str, str] = {
+    "since": "",  # a backfill window (YYYY-MM-DD), overriding the lookback
+    "until": "",
+    "retry_damaged": "false",  # read damaged log objects again even after their retries ran out
+    "reprice": "false",  # price the stored rows of the window again with the current catalog and profiles
+    "compact": "false",  # rewrite each stored date of the window into one file
+    "break_lock": "false",  # take the output's lock from a run known to be dead
+}
 
-# The EventBridge event of a run that did not reconcile; template.yaml's RunNotReconciledRule matches it.
+# The EventBridge event of a run that failed its checks; template.yaml's RunNotReconciledRule matches it.
 EVENT_SOURCE = "bedrock-cost-reporting"
 NOT_RECONCILED = "Cost run not reconciled"
 
@@ -76,11 +92,17 @@ def tag_alias_text(s3: Any, value: str) -> str | None:
 
 
 def report_not_reconciled(events: Any, options: dict[str, str], summary: RunSummary) -> None:
-    """Publish the event that RunNotReconciledRule turns into an alert; never hide the failure itself."""
+    """Publish the event that RunNotReconciledRule turns into an alert; never hide the failure itself.
+
+    Sent for every failed run: one whose counts or checks did not add up, and one that failed a step (a
+    damaged table file, say); ``error`` says which. Either way nothing was published.
+    """
     detail = {
         "job_name": options["JOB_NAME"],
         "job_run_id": options.get("JOB_RUN_ID") or "",
         "run_id": summary.run_id,
+        "mode": summary.mode,
+        "error": summary.error or "",
         "lines_read": summary.lines_read,
         "rows_written": summary.rows_written,
         "duplicates_dropped": summary.duplicates_dropped,
@@ -96,6 +118,23 @@ def report_not_reconciled(events: Any, options: dict[str, str], summary: RunSumm
         print(f"WARNING: EventBridge rejected the not-reconciled event: {response['Entries']}", file=sys.stderr)
 
 
+def register_partitions(options: dict[str, str], spark: Any) -> None:
+    """Whatever the run published is in S3 now: make it queryable, even when the run is about to fail."""
+    if options["database"]:
+        added = register_new_partitions(boto3.client("glue"), spark, options["database"], TABLES)
+        print(json.dumps({"partitions_registered": added}))
+
+
+def _flag(options: dict[str, str], name: str) -> bool:
+    return options[name].strip().lower() in ("true", "1", "yes")
+
+
+def _mode(options: dict[str, str]) -> str:
+    if _flag(options, "reprice"):
+        return REPRICE
+    return COMPACT if _flag(options, "compact") else INGEST
+
+
 def main(argv: list[str]) -> None:
     options = resolve_options(argv)
     glue_context = GlueContext(SparkContext.getOrCreate())
@@ -109,8 +148,11 @@ def main(argv: list[str]) -> None:
     catalog = read_catalog(read_object(s3, options["pricing_uri"]), options["pricing_uri"])
     aliases = parse_tag_aliases(tag_alias_text(s3, options["tag_aliases"]))
     since, until = window(options, datetime.now(UTC).date())
-    objects = list_log_objects(s3, options["logs_uri"], since, until)
-    regions = sorted({obj.region for obj in objects})
+    mode = _mode(options)
+    out = options["tables_uri"].rstrip("/")
+    objects = list_log_objects(s3, options["logs_uri"], since, until) if mode == INGEST else []
+    # A repricing resolves the application profiles of the stored rows' regions, not of new logs.
+    regions = sorted({obj.region for obj in objects}) if mode == INGEST else stored_regions(spark, out, since, until)
     try:
         profiles = profiles_from_summaries(
             fetch_profiles(
@@ -124,25 +166,36 @@ def main(argv: list[str]) -> None:
         # Requests through application profiles are then flagged unresolved_profile, never priced at $0.
         print(f"WARNING: application inference profiles not resolved: {exc}", file=sys.stderr)
         profiles = {}
-    settings = EtlSettings(out=options["tables_uri"].rstrip("/"), since=since, until=until, tag_aliases=aliases)
-    summary = run_pipeline(
-        spark,
-        objects,
-        settings,
-        catalog,
-        profiles,
-        lambda objs: read_tails(s3, objs),
-        progress=print,
-        read_object=object_reader(s3, parse_s3_uri(options["logs_uri"])[0]),
+    settings = EtlSettings(
+        out=out,
+        since=since,
+        until=until,
+        retry_damaged=_flag(options, "retry_damaged"),
+        mode=mode,
+        break_lock=_flag(options, "break_lock"),
+        lock_stale_after=timedelta(minutes=int(options["lock_stale_minutes"])),
+        tag_aliases=aliases,
     )
+    try:
+        summary = run_pipeline(
+            spark,
+            objects,
+            settings,
+            catalog,
+            profiles,
+            lambda objs: read_tails(s3, objs),
+            progress=print,
+            lock=lock_store_for(out, s3),
+            read_object=object_reader(s3, parse_s3_uri(options["logs_uri"])[0]),
+        )
+    except RunFailed as exc:
+        # Nothing was published but the failed row in pipeline_runs: make that queryable, alert, fail the job.
+        print(json.dumps({**exc.summary.__dict__, "reconciled": exc.summary.reconciled}, default=str))
+        register_partitions(options, spark)
+        report_not_reconciled(boto3.client("events"), options, exc.summary)
+        raise
     print(json.dumps({**summary.__dict__, "reconciled": summary.reconciled}, default=str))
-    # Whatever the run wrote is in S3 now: make it queryable even when the run is about to fail.
-    if options["database"]:
-        added = register_new_partitions(boto3.client("glue"), spark, options["database"], TABLES)
-        print(json.dumps({"partitions_registered": added}))
-    if not summary.reconciled:
-        report_not_reconciled(boto3.client("events"), options, summary)
-        raise RuntimeError(f"run {summary.run_id} does not reconcile: see pipeline_runs")
+    register_partitions(options, spark)
     job.commit()
 
 

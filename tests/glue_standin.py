@@ -33,6 +33,9 @@ class _Reader:
     def __init__(self, reader: Any, local: Any) -> None:
         self._reader, self._local = reader, local
 
+    def option(self, key: str, value: Any) -> _Reader:
+        return _Reader(self._reader.option(key, value), self._local)
+
     def text(self, paths: str | Sequence[str], *args: Any, **kwargs: Any) -> Any:
         paths = [paths] if isinstance(paths, str) else paths
         return self._reader.text([self._local(path) for path in paths], *args, **kwargs)

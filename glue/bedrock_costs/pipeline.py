@@ -1,38 +1,54 @@
-"""The ETL run: new log objects in, merged and reconciled tables out.
+"""The ETL run: new log objects in, checked and published tables out.
 
-Every input line ends in exactly one place: a fact row, a dropped duplicate or a quarantined record,
-and ``pipeline_runs`` records the counts so the equation can be checked per run. Runs are incremental
-(objects already processed are skipped) and idempotent (rows merge into their date partitions with the
-row already stored winning over a re-delivery, and partitions are rewritten sorted), so re-running any
-window, or re-reading the same objects, leaves the tables exactly as they were.
+Every input line ends in exactly one place (a new ledger row, a later copy of an id within the batch, a
+copy of an id the ledger already holds, or a quarantined record) and each is counted from its own source,
+so ``lines_read = rows_written + redelivered + already_stored + rejected`` can fail. A run stages its files,
+checks them against what the tables held before (``reconcile.py``) and publishes only when everything adds
+up (``commit.py``); otherwise it publishes nothing, and ``pipeline_runs`` records why.
+
+Runs hold the output's lock (``lock.py``), are incremental (objects already read are skipped, damaged ones
+are read again a few times) and idempotent: a run adds only ids new to the whole ledger, as new files, so
+re-running any window leaves the tables as they were. The same machinery rewrites stored dates: repricing
+(the current catalog and profile map applied to stored rows) and compaction (a date into one sorted file).
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from bedrock_costs import storage
-from bedrock_costs.aggregate import conform, daily_costs, invocation_tags
+from bedrock_costs.aggregate import conform, invocation_tags
 from bedrock_costs.catalog import PriceRow
+from bedrock_costs.commit import Publication, recover
+from bedrock_costs.dedupe import dedupe
 from bedrock_costs.discover import LogObject
-from bedrock_costs.lookup import join_lookup
+from bedrock_costs.lock import DEFAULT_STALE_AFTER, LockOwner, LockStore, hold, lock_store_for
 from bedrock_costs.normalize import with_models, with_principals
 from bedrock_costs.offloaded import with_offloaded_ttl
-from bedrock_costs.parse import REJECT_REASONS, parse_lines
+from bedrock_costs.parse import parse_lines
 from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
 from bedrock_costs.profiles import ResolvedProfile
+from bedrock_costs.quarantine import stage_quarantine
 from bedrock_costs.read import ObjectReader, TailReader, check_files, file_stats, number_lines, read_lines, source_key
-from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, PROCESSED_FILES, REJECTED_RECORDS
+from bedrock_costs.reconcile import ReconciliationError, row_counts
+from bedrock_costs.rewrite import LEDGER_ORDER, TAG_ORDER, finish_dates, rewrite_dates, stage_rewritten
+from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS, PROCESSED_FILES, REQUEST_CONFLICTS
 from bedrock_costs.tags import DEFAULT_TAG_ALIASES, with_semantic_tags
+
+INGEST, REPRICE, COMPACT = "ingest", "reprice", "compact"
+# A damaged object is read this many times in all (each run that lists it), then left quarantined until
+# a run passes retry_damaged.
+DAMAGED_READS = 3
 
 
 @dataclass(frozen=True)
@@ -43,26 +59,44 @@ class EtlSettings:
     since: date | None = None
     until: date | None = None
     reprocess: bool = False
+    retry_damaged: bool = False
+    mode: str = INGEST
+    break_lock: bool = False
+    lock_stale_after: timedelta = DEFAULT_STALE_AFTER
+    # A date is compacted into one file when a run would leave it with more files than this.
+    compact_at_files: int = 24
     tag_aliases: Mapping[str, Sequence[str]] = field(default_factory=lambda: dict(DEFAULT_TAG_ALIASES))
 
 
 @dataclass
 class RunSummary:
-    """Counts of one run; ``reconciled`` says lines read = rows written + duplicates + rejected lines."""
+    """Counts of one run, each from its own source; ``reconciled`` is the line equation plus every check."""
 
     run_id: str
     started_at: datetime
+    mode: str = INGEST
+    status: str = "running"
+    error: str | None = None
     finished_at: datetime | None = None
     files_discovered: int = 0
     files_new: int = 0
+    files_retried: int = 0
     lines_read: int = 0
     rows_written: int = 0
-    duplicates_dropped: int = 0
+    redelivered: int = 0
+    already_stored: int = 0
+    conflicts: int = 0
     unpriced_rows: int = 0
+    rows_repriced: int = 0
+    window_cost_before: Decimal | None = None
+    window_cost_after: Decimal | None = None
     affected_dates: list[str] = field(default_factory=list)
+    compacted_dates: list[str] = field(default_factory=list)
+    recovered_runs: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     corrupt_files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def files_corrupt(self) -> int:
@@ -74,8 +108,30 @@ class RunSummary:
         return sum(n for code, n in self.rejects_by_reason.items() if code != "corrupt_gzip")
 
     @property
+    def duplicates_dropped(self) -> int:
+        return self.redelivered + self.already_stored
+
+    @property
+    def balanced(self) -> bool:
+        return self.lines_read == self.rows_written + self.redelivered + self.already_stored + self.rejected_lines
+
+    @property
     def reconciled(self) -> bool:
-        return self.lines_read == self.rows_written + self.duplicates_dropped + self.rejected_lines
+        return self.balanced and not self.problems
+
+    @property
+    def window_cost_change(self) -> Decimal | None:
+        if self.window_cost_before is None and self.window_cost_after is None:
+            return None
+        return (self.window_cost_after or Decimal(0)) - (self.window_cost_before or Decimal(0))
+
+
+class RunFailed(RuntimeError):
+    """The run did not publish (or could not finish publishing); ``summary.error`` says why."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__(f"run {summary.run_id} failed: {summary.error}")
+        self.summary = summary
 
 
 @contextmanager
@@ -86,21 +142,35 @@ def _timed(summary: RunSummary, stage: str, progress: Callable[[str], None]) -> 
     summary.stage_seconds[stage] = round(time.perf_counter() - start, 3)
 
 
-def new_objects(spark: SparkSession, out: str, objects: Sequence[LogObject], reprocess: bool) -> list[LogObject]:
-    """Objects not yet processed with this size (a rewritten object is read again; duplicates drop).
+def select_objects(
+    spark: SparkSession, out: str, objects: Sequence[LogObject], reprocess: bool, retry_damaged: bool = False
+) -> tuple[list[LogObject], int]:
+    """(objects to read, how many of them are damaged ones read again).
 
-    The comparison runs in Spark and only the new keys come back, so the driver never holds the whole
-    processing history.
+    An object is read when it was never read with this size (a rewritten object is read again; its
+    requests then count as already stored), or when every read of it so far was damaged and it has been
+    read fewer than ``DAMAGED_READS`` times (always, with ``retry_damaged``). The comparison runs in
+    Spark and only the chosen keys come back, so the driver never holds the whole processing history.
     """
     if reprocess or not objects:
-        return list(objects)
+        return list(objects), 0
     state = storage.read_table(spark, storage.table_path(out, storage.STATE), PROCESSED_FILES)
     if state is None:
-        return list(objects)
+        return list(objects), 0
     by_key = {(source_key(obj.path), obj.size): obj for obj in objects}
     candidates = spark.createDataFrame(list(by_key), "source_file string, size long")
-    fresh = candidates.join(state.select("source_file", "size"), ["source_file", "size"], "left_anti").collect()
-    return sorted(by_key[(row["source_file"], row["size"])] for row in fresh)
+    history = state.groupBy("source_file", "size").agg(
+        F.max(~F.col("corrupt")).alias("clean"), F.count(F.lit(1)).alias("reads")
+    )
+    retry = ~F.col("clean") & (F.lit(retry_damaged) | (F.col("reads") < DAMAGED_READS))
+    chosen = (
+        candidates.join(history, ["source_file", "size"], "left")
+        .where(F.col("reads").isNull() | retry)
+        .select("source_file", "size", F.col("reads").isNotNull().alias("retried"))
+        .collect()
+    )
+    todo = sorted(by_key[(row["source_file"], row["size"])] for row in chosen)
+    return todo, sum(1 for row in chosen if row["retried"])
 
 
 def enrich(
@@ -115,48 +185,6 @@ def enrich(
     return price_invocations(tagged, catalog)
 
 
-def duplicate_rows(accepted: DataFrame) -> list[tuple[str, str, int]]:
-    """(request_id, source_file, line_number) of every re-delivery within the batch: all but the first
-    occurrence of an id by (source_file, line_number).
-
-    Re-deliveries are rare, so only the repeated ids are collected and ranked in the driver; the wide rows
-    never move through a shuffle.
-    """
-    repeated = accepted.groupBy("request_id").count().where("count > 1").select("request_id")
-    occurrences = (
-        accepted.join(F.broadcast(repeated), "request_id")
-        .select("request_id", "source_file", "line_number")
-        .orderBy("request_id", "source_file", "line_number")
-        .collect()
-    )
-    losers = []
-    for index, row in enumerate(occurrences):
-        if index > 0 and occurrences[index - 1]["request_id"] == row["request_id"]:
-            losers.append((row["request_id"], row["source_file"], int(row["line_number"])))
-    return losers
-
-
-def drop_rows(df: DataFrame, rows: Sequence[tuple[str, str, int]]) -> DataFrame:
-    """``df`` without the given (request_id, source_file, line_number) rows."""
-    if not rows:
-        return df
-    keys = ["request_id", "source_file", "line_number"]
-    table = df.sparkSession.createDataFrame(rows, "request_id string, source_file string, line_number long")
-    return df.join(F.broadcast(table), keys, "left_anti")
-
-
-def _rejected_rows(numbered: DataFrame, corrupt: DataFrame) -> DataFrame:
-    reason = F.create_map(*(F.lit(v) for kv in REJECT_REASONS.items() for v in kv))
-    lines = numbered.where(F.col("reject_reason").isNotNull()).select(
-        "source_file",
-        "line_number",
-        F.col("reject_reason").alias("reason_code"),
-        reason[F.col("reject_reason")].alias("reason"),
-        F.when(F.col("request_id") != "", F.col("request_id")).alias("request_id"),
-    )
-    return lines.unionByName(corrupt)
-
-
 def run_pipeline(
     spark: SparkSession,
     objects: Sequence[LogObject],
@@ -165,39 +193,187 @@ def run_pipeline(
     profiles: Mapping[str, ResolvedProfile],
     read_tails: TailReader,
     progress: Callable[[str], None] = lambda _stage: None,
+    lock: LockStore | None = None,
     read_object: ObjectReader | None = None,
 ) -> RunSummary:
-    """Process the objects not seen before and merge them into the tables under ``settings.out``.
+    """Run ``settings.mode`` on the tables under ``settings.out`` holding its lock.
 
-    ``read_object`` reads a whole object (a log object whose gzip trailer disagrees with what was read, an
-    offloaded response body); without it such objects count as damaged and such bodies as unreachable.
+    Raises ``LockHeld`` when another run holds the lock, and ``RunFailed`` when the run failed a check or
+    a step (nothing published, a ``failed`` row recorded). ``read_object`` reads a whole object (a log
+    object whose gzip trailer disagrees with what was read, an offloaded response body); without it such
+    objects count as damaged and such bodies as unreachable.
     """
     started = datetime.now(UTC).replace(microsecond=0)
     summary = RunSummary(run_id=f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}", started_at=started)
+    summary.mode = settings.mode
     summary.files_discovered = len(objects)
-    out = settings.out
-    with _timed(summary, "select new objects", progress):
-        todo = new_objects(spark, out, objects, settings.reprocess)
-    summary.files_new = len(todo)
-    if todo:
-        _process(spark, todo, settings, catalog, profiles, read_tails, summary, progress, read_object)
-    summary.finished_at = datetime.now(UTC).replace(microsecond=0)
-    _record_run(spark, settings, summary)
+    owner = LockOwner.current(summary.run_id)
+    store = lock or lock_store_for(settings.out)
+    with hold(store, owner, settings.break_lock, settings.lock_stale_after, progress):
+        publication = Publication(spark, settings.out, summary.run_id)
+        try:
+            with _timed(summary, "recover", progress):
+                recovered = recover(spark, settings.out, _stage_interrupted)
+            summary.recovered_runs = [f"{r.run_id}: {r.action}" for r in recovered]
+            publication.begin(
+                {"run_id": summary.run_id, "host": owner.host, "pid": owner.pid, "mode": settings.mode}
+                | {"started_at": started.isoformat(), **_window(settings)}
+            )
+            if settings.mode == INGEST:
+                _ingest(
+                    spark, objects, settings, catalog, profiles, read_tails, summary, publication, progress, read_object
+                )
+            else:
+                _rewrite(settings, catalog, profiles, summary, publication, progress)
+            if not summary.reconciled:
+                raise ReconciliationError(_mismatch(summary))
+        except Exception as exc:
+            raise _fail(spark, settings, summary, publication, exc, progress) from exc
+        summary.status = "succeeded"
+        summary.finished_at = datetime.now(UTC).replace(microsecond=0)
+        _stage_run(publication, _window(settings), summary)
+        publication.commit()
+        try:
+            with _timed(summary, "publish", progress):
+                publication.publish()
+        except Exception as exc:
+            summary.status = "failed"
+            summary.error = f"committed but not fully published ({describe(exc)}); the next run completes it"
+            raise RunFailed(summary) from exc
     return summary
 
 
-def _process(
+def _window(settings: EtlSettings) -> dict[str, str | None]:
+    return {
+        "window_since": settings.since.isoformat() if settings.since else None,
+        "window_until": settings.until.isoformat() if settings.until else None,
+    }
+
+
+def _mismatch(summary: RunSummary) -> str:
+    if summary.balanced:
+        return "; ".join(summary.problems)
+    equation = (
+        f"lines read {summary.lines_read} != rows written {summary.rows_written} + re-delivered "
+        f"{summary.redelivered} + already stored {summary.already_stored} + rejected {summary.rejected_lines}"
+    )
+    return "; ".join([equation, *summary.problems])
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a failure: the deepest Java cause of a Spark error (it names the file), else the message."""
+    java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)
+    text = str(exc)
+    if java is not None:
+        try:
+            while java.getCause() is not None:
+                java = java.getCause()
+            text = str(java.toString())
+        except Exception:  # py4j may be gone when the JVM died; keep the Python message then
+            text = str(exc)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    # "java.lang.RuntimeException: file:/… is not a Parquet file": the class name tells a reader nothing.
+    return re.sub(r"^(?:[\w$]+\.)+[\w$]*(?:Exception|Error): ", "", lines[0])[:600]
+
+
+def _fail(
     spark: SparkSession,
-    todo: Sequence[LogObject],
+    settings: EtlSettings,
+    summary: RunSummary,
+    publication: Publication,
+    exc: Exception,
+    progress: Callable[[str], None],
+) -> RunFailed:
+    """Publish nothing but a ``failed`` pipeline_runs row; the caller raises the returned ``RunFailed``."""
+    summary.status = "failed"
+    summary.error = describe(exc)
+    summary.finished_at = datetime.now(UTC).replace(microsecond=0)
+    try:
+        publication.discard()
+        record = Publication(spark, settings.out, summary.run_id)
+        _stage_run(record, _window(settings), summary)
+        record.commit()
+        record.publish()
+    except Exception as record_error:
+        progress(f"could not record the failed run in pipeline_runs: {describe(record_error)}")
+    return RunFailed(summary)
+
+
+def _run_row(window: Mapping[str, str | None], summary: RunSummary) -> tuple:
+    return (
+        summary.run_id,
+        summary.mode,
+        summary.status,
+        summary.error,
+        summary.started_at,
+        summary.finished_at,
+        window["window_since"],
+        window["window_until"],
+        summary.files_discovered,
+        summary.files_new,
+        summary.files_retried,
+        summary.files_corrupt,
+        summary.lines_read,
+        summary.rows_written,
+        summary.redelivered,
+        summary.already_stored,
+        summary.duplicates_dropped,
+        summary.rejected_lines,
+        summary.conflicts,
+        summary.unpriced_rows,
+        summary.rows_repriced,
+        summary.window_cost_before,
+        summary.window_cost_after,
+        summary.window_cost_change,
+        summary.reconciled,
+        summary.affected_dates,
+        summary.compacted_dates,
+        summary.recovered_runs,
+        summary.stage_seconds,
+        summary.started_at.date().isoformat(),
+    )
+
+
+def _stage_run(publication: Publication, window: Mapping[str, str | None], summary: RunSummary) -> None:
+    row = publication.spark.createDataFrame([_run_row(window, summary)], PIPELINE_RUNS)
+    publication.stage(row, "pipeline_runs", "run_date", ["run_id"])
+
+
+def _stage_interrupted(publication: Publication, started: dict) -> None:
+    """The row of a run that died before committing, staged by the run that rolled it back."""
+    summary = RunSummary(
+        run_id=str(started.get("run_id", publication.run_id)),
+        started_at=datetime.fromisoformat(started["started_at"]),
+        mode=str(started.get("mode", INGEST)),
+        status="interrupted",
+        error=f"the process (pid {started.get('pid')} on {started.get('host')}) ended before committing; "
+        "nothing was published and the next run rolled it back",
+    )
+    summary.problems.append("the run ended before its counts were checked")
+    _stage_run(publication, {key: started.get(key) for key in ("window_since", "window_until")}, summary)
+
+
+def _ingest(
+    spark: SparkSession,
+    objects: Sequence[LogObject],
     settings: EtlSettings,
     catalog: Sequence[PriceRow],
     profiles: Mapping[str, ResolvedProfile],
     read_tails: TailReader,
     summary: RunSummary,
+    publication: Publication,
     progress: Callable[[str], None],
     read_object: ObjectReader | None,
 ) -> None:
-    out = settings.out
+    with _timed(summary, "select new objects", progress):
+        todo, summary.files_retried = select_objects(
+            spark, settings.out, objects, settings.reprocess, settings.retry_damaged
+        )
+    summary.files_new = len(todo) - summary.files_retried
+    if not todo:
+        return
     stamp = {"run_id": F.lit(summary.run_id), "ingested_at": F.lit(summary.started_at).cast("timestamp")}
     with _timed(summary, "read and parse", progress):
         # A few large partitions: every later pass over the cached lines then costs a few tasks, not one
@@ -212,132 +388,126 @@ def _process(
     numbered = number_lines(parsed, stats)
 
     with _timed(summary, "quarantine", progress):
-        corrupt = spark.createDataFrame(
-            [(c.source_file, None, "corrupt_gzip", c.reason(), None) for c in broken],
-            "source_file string, line_number long, reason_code string, reason string, request_id string",
-        )
         # The delivery date is the object's hour folder, already parsed by discovery.
         delivered = {source_key(o.path): o.delivery_date.isoformat() for o in todo}
-        rejected = join_lookup(
-            _rejected_rows(numbered, corrupt).select("*", *(v.alias(k) for k, v in stamp.items())),
-            ["source_file"],
-            lambda source_file: (delivered.get(source_file),),
-            T.StructType([T.StructField("delivery_date", T.StringType())]),
-        )
-        rejected = conform(rejected, REJECTED_RECORDS).cache()
-        reasons = rejected.groupBy("reason_code").count().collect()
-        summary.rejects_by_reason = {r["reason_code"]: int(r["count"]) for r in reasons}
-        _merge_rejected(spark, out, rejected)
-        rejected.unpersist()
+        summary.rejects_by_reason, problems = stage_quarantine(publication, numbered, broken, delivered, stamp)
+        summary.problems += problems
 
     with _timed(summary, "dedupe and price", progress):
         accepted = numbered.where(F.col("reject_reason").isNull()).withColumn(
             "usage_date", F.date_format("event_time", "yyyy-MM-dd")
         )
-        redelivered = duplicate_rows(accepted)
-        # Every lookup below scans the batch once more: cache it without the line-numbering join.
-        batch = drop_rows(accepted, redelivered).cache()
-        batch_rows = summary.lines_read - summary.rejected_lines - len(redelivered)
-        summary.affected_dates = storage.dates_in(accepted, "usage_date")
+        stored = storage.read_table(spark, storage.table_path(settings.out, "invocations"), INVOCATIONS)
+        deduped = dedupe(accepted, stored)
+        summary.redelivered, summary.already_stored = deduped.redelivered, deduped.already_stored
+        # Every lookup below scans the new rows once more: cache them without the line-numbering join.
+        fresh = deduped.rows.cache()
         ledger = conform(
-            enrich(with_offloaded_ttl(batch, read_object), catalog, profiles, settings.tag_aliases).select(
+            enrich(with_offloaded_ttl(fresh, read_object), catalog, profiles, settings.tag_aliases).select(
                 "*", *(v.alias(k) for k, v in stamp.items())
             ),
             INVOCATIONS,
         )
 
-    if summary.affected_dates:
-        _merge_ledger(spark, out, ledger, batch_rows, len(redelivered), summary, progress)
-    else:
-        summary.duplicates_dropped = len(redelivered)
+    with _timed(summary, "merge invocations", progress):
+        staged = publication.stage(ledger, "invocations", "usage_date", LEDGER_ORDER)
+        added = publication.read_staged(INVOCATIONS, staged)
+        unpriced = F.col("pricing_status").isin(*UNPRICED_STATUSES).cast("long")
+        counts = added.groupBy("usage_date").agg(F.count(F.lit(1)).alias("n"), F.sum(unpriced).alias("u")).collect()
+        written = {r["usage_date"]: int(r["n"]) for r in counts}
+        summary.rows_written = sum(written.values())
+        summary.unpriced_rows = sum(int(r["u"] or 0) for r in counts)
+        summary.affected_dates = sorted(written)
+        _stage_conflicts(spark, settings.out, deduped.conflicts, stamp, summary, publication)
+    deduped.release()
+    fresh.unpersist()
+
+    with _timed(summary, "aggregate", progress):
+        _stage_dates(spark, settings, added, written, summary, publication)
     processed = spark.createDataFrame(
         [(source_key(o.path), o.size, summary.run_id, source_key(o.path) in summary.corrupt_files) for o in todo],
         PROCESSED_FILES,
     )
-    storage.append(
+    publication.stage(
         processed.withColumn("run_date", F.lit(summary.started_at.date().isoformat())),
-        storage.table_path(out, storage.STATE),
+        storage.STATE,
         "run_date",
+        ["source_file"],
     )
-    batch.unpersist()
     parsed.unpersist()
 
 
-def _merge_ledger(
+def _stage_conflicts(
     spark: SparkSession,
     out: str,
-    ledger: DataFrame,
-    batch_rows: int,
-    redelivered: int,
+    conflicts: DataFrame | None,
+    stamp: Mapping[str, F.Column],
     summary: RunSummary,
-    progress: Callable[[str], None],
+    publication: Publication,
 ) -> None:
-    """Merge the batch's ledger rows into their date partitions, then rebuild the roll-ups of those dates."""
-    with _timed(summary, "merge invocations", progress):
-        root = storage.table_path(out, "invocations")
-        existing = storage.read_partitions(spark, root, INVOCATIONS, "usage_date", summary.affected_dates)
-        before = storage.count_where(existing)
-        merged = (
-            ledger
-            if existing is None
-            else existing.unionByName(ledger.join(existing.select("request_id"), "request_id", "left_anti"))
-        )
-        storage.replace_partitions(merged, root, "usage_date", ["event_time", "request_id"])
-        written = [storage.partition_path(root, "usage_date", day) for day in summary.affected_dates]
-        final = storage.read_paths(spark, root, INVOCATIONS, written)
-        summary.rows_written = final.count() - before
-        summary.duplicates_dropped = redelivered + (batch_rows - summary.rows_written)
-        summary.unpriced_rows = storage.count_where(
-            final, (F.col("run_id") == summary.run_id) & F.col("pricing_status").isin(*UNPRICED_STATUSES)
-        )
-
-    with _timed(summary, "aggregate", progress):
-        storage.replace_partitions(
-            daily_costs(final), storage.table_path(out, "daily_costs"), "usage_date", ["account_id", "model_id"]
-        )
-        storage.replace_partitions(
-            invocation_tags(final),
-            storage.table_path(out, "invocation_tags"),
-            "usage_date",
-            ["tag_key", "tag_value", "request_id"],
-        )
+    """Record each conflicting copy once: a re-run finds the same conflicts and adds nothing."""
+    if conflicts is None:
+        return
+    found = conform(
+        conflicts.select("*", stamp["run_id"].alias("run_id"), stamp["ingested_at"].alias("detected_at")),
+        REQUEST_CONFLICTS,
+    ).cache()
+    summary.conflicts = found.count()
+    if summary.conflicts:
+        key = ["request_id", "dropped_source_file", "dropped_line_number"]
+        stored = storage.read_table(spark, storage.table_path(out, "request_conflicts"), REQUEST_CONFLICTS)
+        new = found if stored is None else found.join(stored.select(*key), key, "left_anti")
+        publication.stage(new, "request_conflicts", "usage_date", key)
+    found.unpersist()
 
 
-def _merge_rejected(spark: SparkSession, out: str, rejected: DataFrame) -> None:
-    """Rejects merge like facts, keyed by (file, line, reason), so re-reading a file adds nothing."""
-    dates = storage.dates_in(rejected, "delivery_date")
+def _stage_dates(
+    spark: SparkSession,
+    settings: EtlSettings,
+    added: DataFrame,
+    written: Mapping[str, int],
+    summary: RunSummary,
+    publication: Publication,
+) -> None:
+    """Tags and roll-ups of the dates the run adds rows to, compaction of crowded dates, and their checks."""
+    dates = summary.affected_dates
     if not dates:
         return
-    root = storage.table_path(out, "rejected_records")
-    existing = storage.read_partitions(spark, root, REJECTED_RECORDS, "delivery_date", dates)
-    key = ["source_file", "line_number", "reason_code"]
-    merged = rejected
-    if existing is not None:
-        fresh = rejected.join(existing.select(*key), [rejected[k].eqNullSafe(existing[k]) for k in key], "left_anti")
-        merged = existing.unionByName(fresh)
-    storage.replace_partitions(merged, root, "delivery_date", ["source_file", "line_number"])
+    root = storage.table_path(settings.out, "invocations")
+    committed = {day: publication.committed("invocations", "usage_date", [day]) for day in dates}
+    stored = [f for files in committed.values() for f in files]
+    before = row_counts(storage.read_files(spark, root, INVOCATIONS, stored)) if stored else {}
+    # Each run adds one file per date; a date that would hold too many is rewritten into one.
+    crowded = [day for day in dates if len(committed[day]) + 1 > settings.compact_at_files]
+    if crowded:
+        stage_rewritten(publication, publication.read_final("invocations", INVOCATIONS, "usage_date", crowded), crowded)
+        summary.compacted_dates = crowded
+    fresh_tags = invocation_tags(added.where(~F.col("usage_date").isin(crowded)))
+    publication.stage(fresh_tags, "invocation_tags", "usage_date", TAG_ORDER)
+    summary.problems += finish_dates(publication, dates, before, written)
 
 
-def _record_run(spark: SparkSession, settings: EtlSettings, summary: RunSummary) -> None:
-    row = (
-        summary.run_id,
-        summary.started_at,
-        summary.finished_at,
-        settings.since.isoformat() if settings.since else None,
-        settings.until.isoformat() if settings.until else None,
-        summary.files_discovered,
-        summary.files_new,
-        summary.files_corrupt,
-        summary.lines_read,
-        summary.rows_written,
-        summary.duplicates_dropped,
-        summary.rejected_lines,
-        summary.unpriced_rows,
-        summary.reconciled,
-        summary.affected_dates,
-        summary.stage_seconds,
-        summary.started_at.date().isoformat(),
-    )
-    storage.append(
-        spark.createDataFrame([row], PIPELINE_RUNS), storage.table_path(settings.out, "pipeline_runs"), "run_date"
-    )
+def _rewrite(
+    settings: EtlSettings,
+    catalog: Sequence[PriceRow],
+    profiles: Mapping[str, ResolvedProfile],
+    summary: RunSummary,
+    publication: Publication,
+    progress: Callable[[str], None],
+) -> None:
+    """Repricing or compaction of the stored dates in ``[since, until]`` (usage dates; all when open)."""
+    reprice = settings.mode == REPRICE
+    with _timed(summary, "reprice" if reprice else "compact", progress):
+        result = rewrite_dates(
+            publication,
+            settings.since,
+            settings.until,
+            (lambda df: enrich(df, catalog, profiles, settings.tag_aliases)) if reprice else None,
+        )
+    summary.affected_dates = result.dates
+    summary.problems += result.problems
+    if reprice:
+        summary.rows_repriced = result.rows_repriced
+        summary.window_cost_before, summary.window_cost_after = result.cost_before, result.cost_after
+    else:
+        summary.compacted_dates = result.dates

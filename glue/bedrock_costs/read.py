@@ -91,7 +91,9 @@ def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
     Line numbers are derived later from ``row_id`` on the narrow parsed frame (see ``number_lines``)
     so the raw text, which holds prompts, is read once and never cached.
     """
-    return spark.read.text([obj.path for obj in objects]).select(
+    # Damage is tolerated for this read only (see the module docstring), never for the tables.
+    reader = spark.read.option("ignoreCorruptFiles", "true")
+    return reader.text([obj.path for obj in objects]).select(
         _raw_file_key().alias("source_file"),
         F.monotonically_increasing_id().alias("row_id"),
         F.octet_length("value").alias("line_bytes"),

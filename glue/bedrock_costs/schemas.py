@@ -204,24 +204,57 @@ REJECTED_RECORDS = _struct(
     delivery_date=S,
 )
 
+# One row per run, failed and interrupted runs included. ``status``: succeeded, failed (``error`` says why;
+# nothing was published) or interrupted (the process died before committing; recorded by the next run).
+# The line equation: lines_read = rows_written + redelivered_in_batch + already_stored + rejected_lines.
 PIPELINE_RUNS = _struct(
     run_id=S,
+    mode=S,
+    status=S,
+    error=S,
     started_at=T.TimestampType(),
     finished_at=T.TimestampType(),
     window_since=S,
     window_until=S,
     files_discovered=L,
     files_new=L,
+    files_retried=L,
     files_corrupt=L,
     lines_read=L,
     rows_written=L,
+    redelivered_in_batch=L,
+    already_stored=L,
     duplicates_dropped=L,
     rejected_lines=L,
+    conflicts=L,
     unpriced_rows=L,
+    rows_repriced=L,
+    window_cost_before=COST,
+    window_cost_after=COST,
+    window_cost_change=COST,
     reconciled=T.BooleanType(),
     affected_dates=T.ArrayType(S),
+    compacted_dates=T.ArrayType(S),
+    recovered_runs=T.ArrayType(S),
     stage_seconds=T.MapType(S, T.DoubleType()),
     run_date=S,
+)
+
+# A re-delivered request id whose copies differ: which copy the ledger kept and why (resolution
+# ``stored_copy_kept`` or ``first_delivery_kept``), and the fields that differ. Partitioned by the kept
+# copy's usage_date.
+REQUEST_CONFLICTS = _struct(
+    request_id=S,
+    kept_source_file=S,
+    kept_line_number=L,
+    dropped_source_file=S,
+    dropped_line_number=L,
+    dropped_usage_date=S,
+    differing_fields=T.ArrayType(S),
+    resolution=S,
+    run_id=S,
+    detected_at=T.TimestampType(),
+    usage_date=S,
 )
 
 PROCESSED_FILES = _struct(source_file=S, size=L, run_id=S, corrupt=T.BooleanType())
@@ -245,7 +278,13 @@ PUBLISHED_TABLES = (
     Table("daily_costs", DAILY_COSTS, "usage_date", "Requests, tokens and cost per day and reporting dimension"),
     Table("invocation_tags", INVOCATION_TAGS, "usage_date", "One row per request and requestMetadata key"),
     Table("rejected_records", REJECTED_RECORDS, "delivery_date", "Log lines and objects quarantined, with the reason"),
-    Table("pipeline_runs", PIPELINE_RUNS, "run_date", "One row per ETL run: counts that must reconcile, timings"),
+    Table(
+        "request_conflicts",
+        REQUEST_CONFLICTS,
+        "usage_date",
+        "Re-delivered request ids whose copies differ: the copy kept, why, and the fields that differ",
+    ),
+    Table("pipeline_runs", PIPELINE_RUNS, "run_date", "One row per ETL run, failed ones too: status, counts, timings"),
 )
 # Table name -> schema: what the DQ rulesets and the dashboard's datasets may read from each table.
 TABLE_SCHEMAS: Mapping[str, T.StructType] = {table.name: table.schema for table in PUBLISHED_TABLES}

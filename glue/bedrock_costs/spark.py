@@ -12,10 +12,10 @@ from pyspark.sql import SparkSession
 # Settings the stages rely on, applied to every session (Glue's included, see the job entry script).
 PIPELINE_CONF = {
     "spark.sql.session.timeZone": "UTC",
-    # A truncated or non-gzip object must not fail the run: Spark keeps the lines it could read and we
-    # detect the damage from the gzip trailer (read.py) and quarantine the file.
-    "spark.sql.files.ignoreCorruptFiles": "true",
-    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    # Only the log-object read tolerates damage (its own option, read.py): a damaged or unreadable table
+    # file must fail the run, never silently drop its rows. Explicit, in case a job sets it session-wide.
+    "spark.sql.files.ignoreCorruptFiles": "false",
+    "spark.sql.files.ignoreMissingFiles": "false",
     "spark.sql.parquet.compression.codec": "snappy",
     # Listing thousands of small log objects must not become one Spark task per object.
     "spark.sql.sources.parallelPartitionDiscovery.parallelism": "16",

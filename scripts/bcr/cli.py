@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from bcr.commands import dashboard, demo, etl, generate, pricing, profiles, quality, report, template
 from bcr.errors import UsageError
+from bedrock_costs.pipeline import RunFailed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"bcr {args.command}: {exc}", file=sys.stderr)
         return 2
+    except RunFailed as exc:
+        # Nothing was published; pipeline_runs holds the failed run's row.
+        print(f"bcr {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

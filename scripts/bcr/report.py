@@ -22,12 +22,27 @@ def usd(value: Decimal | None) -> str:
 
 def print_run(summary: RunSummary, out: str) -> None:
     """What one run read, wrote, dropped and quarantined, and whether the counts reconcile."""
-    print(f"run {summary.run_id}")
-    print(f"  objects: {summary.files_discovered} found, {summary.files_new} new, {summary.files_corrupt} damaged")
-    print(
-        f"  lines: {summary.lines_read} read = {summary.rows_written} new rows + {summary.duplicates_dropped} "
-        f"duplicates + {summary.rejected_lines} rejected -> {'reconciled' if summary.reconciled else 'NOT RECONCILED'}"
-    )
+    print(f"run {summary.run_id} ({summary.mode}): {summary.status}")
+    for recovered in summary.recovered_runs:
+        print(f"  earlier run {recovered}")
+    if summary.mode == "ingest":
+        print(
+            f"  objects: {summary.files_discovered} found, {summary.files_new} new, "
+            f"{summary.files_retried} damaged ones retried, {summary.files_corrupt} damaged"
+        )
+        verdict = "reconciled" if summary.balanced else "NOT RECONCILED"
+        print(
+            f"  lines: {summary.lines_read} read = {summary.rows_written} new rows + {summary.redelivered} "
+            f"re-delivered in the batch + {summary.already_stored} already stored + {summary.rejected_lines} "
+            f"rejected -> {verdict}"
+        )
+    if summary.conflicts:
+        print(f"  conflicting copies of one request id: {summary.conflicts} (see request_conflicts)")
+    if summary.mode == "reprice":
+        print(
+            f"  repriced rows: {summary.rows_repriced}; window total {usd(summary.window_cost_before)} -> "
+            f"{usd(summary.window_cost_after)} (change {usd(summary.window_cost_change)})"
+        )
     if summary.rejects_by_reason:
         reasons = ", ".join(f"{code} {n}" for code, n in sorted(summary.rejects_by_reason.items()))
         print(f"  quarantined: {reasons} (see {storage.table_path(out, 'rejected_records')})")
@@ -37,6 +52,12 @@ def print_run(summary: RunSummary, out: str) -> None:
         print(f"  unpriced requests: {summary.unpriced_rows} (kept with null cost; see pricing_status)")
     if summary.affected_dates:
         print(f"  dates updated: {summary.affected_dates[0]} .. {summary.affected_dates[-1]}")
+    if summary.compacted_dates:
+        print(f"  dates compacted into one file: {len(summary.compacted_dates)}")
+    for problem in summary.problems:
+        print(f"  CHECK FAILED: {problem}")
+    if summary.error:
+        print(f"  error: {summary.error}")
     timing = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in summary.stage_seconds.items())
     print(f"  time: {timing}")
 

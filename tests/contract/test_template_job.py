@@ -46,9 +46,9 @@ def argument_problems(
                 )
     for name in run_only:
         if f"--{name}" in defaults:
-            problems.append(f"--{name} is a one-run backfill argument and must not be a job default")
+            problems.append(f"--{name} is a one-run argument (StartJobRun) and must not be a job default")
     for key in defaults:
-        if key not in GLUE_PARAMETERS and key.removeprefix("--") not in arguments:
+        if key not in GLUE_PARAMETERS and key.removeprefix("--") not in {**arguments, **run_only}:
             problems.append(f"{key} is in DefaultArguments but the entry script does not parse it")
     return problems
 
@@ -61,8 +61,9 @@ def test_default_arguments_match_the_entry_script() -> None:
     ("change", "expected"),
     [
         (lambda args: args.pop("--pricing_uri"), "--pricing_uri is parsed by the script"),
-        (lambda args: args.update({"--reprice": "false"}), "--reprice is in DefaultArguments"),
-        (lambda args: args.update({"--since": "2026-01-01"}), "--since is a one-run backfill"),
+        (lambda args: args.update({"--reprocess": "false"}), "--reprocess is in DefaultArguments"),
+        (lambda args: args.update({"--reprice": "false"}), "--reprice is a one-run argument"),
+        (lambda args: args.update({"--since": "2026-01-01"}), "--since is a one-run argument"),
         (lambda args: args.update({"--database": ""}), "--database is empty"),
     ],
 )
@@ -84,6 +85,15 @@ def test_a_default_that_differs_from_the_script_is_reported() -> None:
     assert argument_problems(tpl, arguments, {}) == [
         "--reprice defaults to 'true' in the template but 'false' in the script"
     ]
+
+
+def test_a_lock_is_stale_only_after_any_run_would_have_timed_out() -> None:
+    """A lock older than the longest timeout a deployer can choose was left by a run Glue has stopped."""
+    tpl = fresh_template()
+    stale = tpl["Resources"]["CostEtlJob"]["Properties"]["DefaultArguments"]["--lock_stale_minutes"]
+    assert stale == script_constant("ARGUMENTS")["lock_stale_minutes"]
+    assert tpl["Parameters"]["JobTimeoutMinutes"]["MaxValue"] < int(stale)
+    assert tpl["Parameters"]["JobTimeoutMinutes"]["Default"] <= tpl["Parameters"]["JobTimeoutMinutes"]["MaxValue"]
 
 
 def test_the_schedule_starts_on_creation_and_runs_the_job() -> None:

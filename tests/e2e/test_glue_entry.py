@@ -28,13 +28,17 @@ from loopback import bedrock_profiles
 from moto.server import ThreadedMotoServer
 
 from bcr.glue_tables import glue_type
-from bedrock_costs.pipeline import RunSummary
+from bedrock_costs.lock import LOCK_NAME, LockHeld, LockOwner, S3LockStore
+from bedrock_costs.pipeline import RunFailed
 from bedrock_costs.schemas import PUBLISHED_TABLES, TABLE_SCHEMAS
 
 LOGS_BUCKET, LOGS_PREFIX = "central-bedrock-logs", "bedrock/"
 DATA_BUCKET, DATABASE, JOB = "bcr-data", "bedrock_costs", "bcr-cost-etl"
 ASSETS = f"s3://{DATA_BUCKET}/assets/0123456789abcdef/"
 FACT_TABLES = ("invocations", "daily_costs", "invocation_tags", "rejected_records")
+# The corpus's re-deliveries are exact copies, so no request has conflicting copies: the one table it leaves
+# empty (conflicts end to end: tests/e2e/test_integrity.py).
+WRITTEN = [table for table in PUBLISHED_TABLES if table.name != "request_conflicts"]
 
 
 @dataclass
@@ -175,13 +179,13 @@ def test_every_written_partition_is_registered_in_the_catalog(first: JobRecord, 
     for table in PUBLISHED_TABLES:
         folders = sorted(p.name.split("=", 1)[1] for p in (stack.tables / table.name).glob(f"{table.partition}=*"))
         registered = glue.get_partitions(DatabaseName=DATABASE, TableName=table.name)["Partitions"]
-        assert folders, table.name
+        assert bool(folders) == (table in WRITTEN), table.name
         assert sorted(p["Values"][0] for p in registered) == folders, table.name
 
 
 def test_the_parquet_the_job_writes_has_the_catalogs_columns(first: JobRecord, stack: Stack, spark) -> None:
     glue = boto3.client("glue", endpoint_url=stack.endpoint)
-    for table in PUBLISHED_TABLES:
+    for table in WRITTEN:
         declared = glue.get_table(DatabaseName=DATABASE, Name=table.name)["Table"]["StorageDescriptor"]["Columns"]
         data_file = next((stack.tables / table.name).glob("*=*/*.parquet"))
         written = spark.read.parquet(str(data_file)).schema  # the file alone: no partition column
@@ -201,26 +205,109 @@ def test_a_second_run_finds_nothing_new_and_registers_nothing(
     assert (last.files_new, last.rows_written, last.reconciled) == (0, 0, True)
 
 
-def test_a_run_that_does_not_reconcile_alerts_and_fails(
+def _table_files(root: Path) -> dict[str, bytes]:
+    """Every file under the tables folder but ``pipeline_runs``, where even a failed run records itself."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != "pipeline_runs"
+    }
+
+
+def _last_run(spark, tables: Path):
+    return max(spark.read.parquet(str(tables / "pipeline_runs")).collect(), key=lambda r: (r.started_at, r.run_id))
+
+
+def test_a_failed_run_alerts_fails_the_job_and_publishes_nothing(
     first: JobRecord, stack: Stack, corpus: Path, spark, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def lose_a_line(entry: ModuleType) -> None:
-        def pipeline(*args, **kwargs) -> RunSummary:
-            summary = RunSummary(run_id="20261202T000000Z-lost", started_at=datetime.now(UTC))
-            summary.lines_read, summary.rows_written = 10, 9
-            return summary
-
-        entry.run_pipeline = pipeline
-
-    with pytest.raises(RuntimeError, match="20261202T000000Z-lost does not reconcile"):
-        run_job(stack, corpus, spark, monkeypatch, patch=lose_a_line)
+    # A real fault, not a made-up summary: the processed-object state has a damaged Parquet file.
+    damaged = sorted((stack.tables / "_state" / "processed_files").rglob("*.parquet"))[0]
+    good = damaged.read_bytes()
+    crc = damaged.with_name(f".{damaged.name}.crc")
+    crc_bytes = crc.read_bytes() if crc.exists() else None
+    try:
+        damaged.write_bytes(good[: len(good) // 2])
+        crc.unlink(missing_ok=True)  # as on S3: only Parquet itself can tell
+        before = _table_files(stack.tables)
+        with pytest.raises(RunFailed, match=damaged.name) as failure:
+            run_job(stack, corpus, spark, monkeypatch)
+        assert _table_files(stack.tables) == before
+    finally:
+        damaged.write_bytes(good)
+        if crc_bytes is not None:
+            crc.write_bytes(crc_bytes)
+    failed = _last_run(spark, stack.tables)
+    assert (failed.run_id, failed.status) == (failure.value.summary.run_id, "failed")
+    assert damaged.name in failed.error
+    assert not (stack.tables / LOCK_NAME).exists()  # a failed run releases the output
     messages = boto3.client("sqs", endpoint_url=stack.endpoint).receive_message(
         QueueUrl=stack.queue_url, WaitTimeSeconds=1
     )["Messages"]
     event = json.loads(messages[0]["Body"])
     assert event["detail-type"] == "Cost run not reconciled" and event["source"] == "bedrock-cost-reporting"
     assert event["detail"]["job_name"] == JOB and event["detail"]["job_run_id"] == "jr_1"
-    assert (event["detail"]["lines_read"], event["detail"]["rows_written"]) == (10, 9)
+    assert event["detail"]["run_id"] == failed.run_id and damaged.name in event["detail"]["error"]
+
+
+def _s3_lock(stack: Stack):
+    """The deployed layout: the lock object under the tables prefix of the data bucket (moto)."""
+    s3 = boto3.client("s3", endpoint_url=stack.endpoint)
+    return S3LockStore(s3, DATA_BUCKET, f"tables/{LOCK_NAME}")
+
+
+def test_a_run_finding_another_runs_s3_lock_fails_and_break_lock_takes_it(
+    first: JobRecord, stack: Stack, corpus: Path, spark, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock_clients = []
+
+    def deployed_lock(entry: ModuleType) -> None:
+        real = entry.lock_store_for
+
+        def on_s3(out: str, s3_client) -> object:
+            # Local Spark writes the tables to a folder; the lock goes where the deployed job keeps it.
+            lock_clients.append(s3_client)
+            return real(f"s3://{DATA_BUCKET}/tables/", s3_client)
+
+        entry.lock_store_for = on_s3
+
+    holder = LockOwner("20261202T021500Z-0a1b2c3d", "ip-10-0-0-1.ec2.internal", 7, datetime.now(UTC).isoformat())
+    assert _s3_lock(stack).create(holder.to_json())
+    runs_before = spark.read.parquet(str(stack.tables / "pipeline_runs")).count()
+    before = _table_files(stack.tables)
+    facts = {t: rows(spark, stack.tables, t) for t in FACT_TABLES}
+    with pytest.raises(LockHeld, match=r"run 20261202T021500Z-0a1b2c3d on ip-10-0-0-1\.ec2\.internal \(pid 7\)"):
+        run_job(stack, corpus, spark, monkeypatch, patch=deployed_lock)
+    assert _table_files(stack.tables) == before
+    assert spark.read.parquet(str(stack.tables / "pipeline_runs")).count() == runs_before  # not its output
+    assert LockOwner.from_json(_s3_lock(stack).read()[0]) == holder
+    # The job's own S3 client: a conditional put to the data bucket, not a client of its own making.
+    assert lock_clients and all(client.meta.endpoint_url == stack.endpoint for client in lock_clients)
+
+    monkeypatch.setattr(stack, "argv", [*stack.argv, "--break_lock", "true"])
+    record = run_job(stack, corpus, spark, monkeypatch, patch=deployed_lock)
+    assert record.commits == 1
+    assert _s3_lock(stack).read() is None  # taken over, then released
+    assert {t: rows(spark, stack.tables, t) for t in FACT_TABLES} == facts  # nothing new to read
+    assert (_last_run(spark, stack.tables).status, _last_run(spark, stack.tables).files_new) == ("succeeded", 0)
+
+
+def test_a_repricing_run_resolves_the_stored_rows_regions_and_keeps_the_ledger(
+    first: JobRecord, stack: Stack, corpus: Path, spark, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {t: rows(spark, stack.tables, t) for t in FACT_TABLES}
+    monkeypatch.setattr(stack, "argv", [*stack.argv, "--reprice", "true"])
+    record = run_job(stack, corpus, spark, monkeypatch)
+    assert record.commits == 1
+    since, until = (stack.argv[stack.argv.index(flag) + 1] for flag in ("--since", "--until"))
+    stored = spark.read.schema(TABLE_SCHEMAS["invocations"]).parquet(str(stack.tables / "invocations"))
+    in_window = stored.where(stored.usage_date.between(since, until)).select("region").distinct().collect()
+    assert record.asked == sorted(r.region for r in in_window) != []
+    # Same catalog and profiles as the run that stored the rows: nothing to change, nothing rewritten.
+    assert {t: rows(spark, stack.tables, t) for t in FACT_TABLES} == before
+    last = _last_run(spark, stack.tables)
+    assert (last.mode, last.status, last.rows_repriced, last.reconciled) == ("reprice", "succeeded", 0, True)
+    assert last.window_cost_change == 0
 
 
 def test_the_fallback_option_parser_agrees_with_glues(stack: Stack) -> None:

@@ -13,7 +13,6 @@ from aws_template import default_refs, fresh_template, resolve
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from bedrock_costs import storage
 from bedrock_costs.partitions import PartitionRegistrationError, register_new_partitions
 from bedrock_costs.schemas import INVOCATION_TAGS
 
@@ -39,7 +38,8 @@ def glue(tmp_path: Path) -> Iterator[object]:
 
 def write_tags(spark, root: Path, *days: str) -> None:
     rows = [(f"req-{day}", "team", "search", Decimal("0.5"), 10, "priced", day) for day in days]
-    storage.replace_partitions(spark.createDataFrame(rows, INVOCATION_TAGS), str(root), "usage_date", ["request_id"])
+    # Partitions appear next to the ones already there, as a run's published files do.
+    spark.createDataFrame(rows, INVOCATION_TAGS).write.mode("append").partitionBy("usage_date").parquet(str(root))
 
 
 def partitions(glue, table: str) -> dict[str, str]:

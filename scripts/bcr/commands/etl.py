@@ -17,7 +17,8 @@ from bcr.errors import UsageError
 from bcr.report import print_run
 from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError, PriceRow, load_catalog
 from bedrock_costs.discover import LogObject, discover_local
-from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
+from bedrock_costs.lock import LockHeld
+from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, RunFailed, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, ResolvedProfile, load_profile_file
 from bedrock_costs.read import ObjectReader, local_object_reader, read_local_object, read_local_tails
 from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, object_reader, parse_s3_uri
@@ -48,13 +49,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         "etl",
         help="price Bedrock invocation logs into cost tables",
         description="Read Bedrock model invocation logs (S3 delivery layout), price every request and merge "
-        "the results into Parquet tables. Only objects not processed before are read.",
+        "the results into Parquet tables. Only objects not processed before are read. Exit 0: done and "
+        "reconciled; 1: the run failed or did not reconcile (nothing published); 2: wrong usage, or another "
+        "run holds the output's lock.",
     )
-    parser.add_argument("--logs", required=True, help="folder laid out like the log bucket, or s3://bucket/prefix")
+    parser.add_argument("--logs", help="folder laid out like the log bucket, or s3://bucket/prefix")
     parser.add_argument("--out", required=True, help="folder for the tables (created if missing)")
-    parser.add_argument("--since", type=_day, help="first delivery date to read (UTC, inclusive)")
+    parser.add_argument(
+        "--since", type=_day, help="first delivery date to read (UTC, inclusive); with --reprice/--compact a usage date"
+    )
     parser.add_argument("--until", type=_day, help="last date to read (UTC, inclusive; its late deliveries too)")
     parser.add_argument("--reprocess", action="store_true", help="read objects again even if already processed")
+    parser.add_argument(
+        "--retry-damaged", action="store_true", help="read damaged objects again even after their retries ran out"
+    )
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--reprice",
+        action="store_true",
+        help="instead of reading logs, price the stored rows of the window again with the current catalog, "
+        "profile map and tag aliases",
+    )
+    modes.add_argument(
+        "--compact", action="store_true", help="instead of reading logs, rewrite each date into one file"
+    )
+    parser.add_argument(
+        "--break-lock",
+        action="store_true",
+        help="take the output's lock even if another run holds it (it must be dead)",
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="local cache for S3 objects")
     add_run_arguments(parser)
     parser.set_defaults(handler=_run)
@@ -142,18 +165,34 @@ def _check_writable(folder: Path) -> None:
         raise UsageError(f"--out {folder}: cannot write there ({exc.strerror})") from exc
 
 
-def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
-    """Shared by `bcr etl` and `bcr demo`: inputs, session, pipeline, printed run summary."""
+def _mode(args: argparse.Namespace) -> str:
+    if getattr(args, "reprice", False):
+        return REPRICE
+    return COMPACT if getattr(args, "compact", False) else INGEST
+
+
+def run_etl(args: argparse.Namespace, logs: str | None, out: str) -> RunSummary:
+    """Shared by `bcr etl` and `bcr demo`: inputs, session, pipeline, printed run summary.
+
+    Raises ``UsageError`` for wrong parameters and a held lock, ``RunFailed`` when the run failed.
+    """
     since, until = getattr(args, "since", None), getattr(args, "until", None)
+    mode = _mode(args)
     if since and until and since > until:
         raise UsageError(f"--since {since} is after --until {until}")
+    if mode == INGEST and not logs:
+        raise UsageError("--logs is required (unless --reprice or --compact)")
+    if mode != INGEST and logs:
+        raise UsageError(f"--{mode} works on the stored tables: leave out --logs")
     if "://" in out:
         raise UsageError(f"--out {out}: local runs write to a folder; on AWS the Glue job writes the tables to S3")
     if Path(out).exists() and not Path(out).is_dir():
         raise UsageError(f"--out {out} is a file, not a folder")
     catalog, profiles, aliases = load_inputs(args)
-    objects = find_objects(logs, getattr(args, "cache", DEFAULT_CACHE), since, until)
-    if not objects:
+    objects = find_objects(logs, getattr(args, "cache", DEFAULT_CACHE), since, until) if logs else []
+    if mode == REPRICE and not args.profiles:
+        print("[etl] --reprice without --profiles: application profile requests become unresolved", file=sys.stderr)
+    if logs and not objects:
         print(f"[etl] no Bedrock log objects found under {logs}", file=sys.stderr)
     _check_writable(Path(out))
     from bedrock_costs.spark import local_session  # start the JVM only once inputs are valid
@@ -166,18 +205,27 @@ def run_etl(args: argparse.Namespace, logs: str, out: str) -> RunSummary:
         since=since,
         until=until,
         reprocess=getattr(args, "reprocess", False),
+        retry_damaged=getattr(args, "retry_damaged", False),
+        mode=mode,
+        break_lock=getattr(args, "break_lock", False),
         tag_aliases=aliases,
     )
-    summary = run_pipeline(
-        spark,
-        objects,
-        settings,
-        catalog,
-        profiles,
-        read_local_tails,
-        progress=lambda stage: print(f"[etl] {stage}", file=sys.stderr),
-        read_object=object_reader_for(logs),
-    )
+    try:
+        summary = run_pipeline(
+            spark,
+            objects,
+            settings,
+            catalog,
+            profiles,
+            read_local_tails,
+            progress=lambda stage: print(f"[etl] {stage}", file=sys.stderr),
+            read_object=object_reader_for(logs) if logs else None,
+        )
+    except LockHeld as exc:
+        raise UsageError(str(exc)) from exc
+    except RunFailed as exc:
+        print_run(exc.summary, settings.out)
+        raise
     print_run(summary, settings.out)
     return summary
 
