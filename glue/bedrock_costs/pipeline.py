@@ -397,15 +397,16 @@ def _ingest(
         accepted = numbered.where(F.col("reject_reason").isNull()).withColumn(
             "usage_date", F.date_format("event_time", "yyyy-MM-dd")
         )
+        # Before dedupe: a re-delivery is compared with the stored copy as that copy was stored, its
+        # 1-hour split read from the offloaded body too, so the split is no false conflict.
+        accepted = with_offloaded_ttl(accepted, read_object)
         stored = storage.read_table(spark, storage.table_path(settings.out, "invocations"), INVOCATIONS)
         deduped = dedupe(accepted, stored)
         summary.redelivered, summary.already_stored = deduped.redelivered, deduped.already_stored
         # Every lookup below scans the new rows once more: cache them without the line-numbering join.
         fresh = deduped.rows.cache()
         ledger = conform(
-            enrich(with_offloaded_ttl(fresh, read_object), catalog, profiles, settings.tag_aliases).select(
-                "*", *(v.alias(k) for k, v in stamp.items())
-            ),
+            enrich(fresh, catalog, profiles, settings.tag_aliases).select("*", *(v.alias(k) for k, v in stamp.items())),
             INVOCATIONS,
         )
 

@@ -389,6 +389,72 @@ def test_a_repeated_metadata_key_is_one_tag(ledger: dict) -> None:
     assert tags == [("team", "last", PRICED["r-duplicate-key"])]
 
 
+# --- the input side through the ledger's machinery: dedupe and repricing ------------------------------------
+
+
+def _offloaded_logs(logs: Path) -> None:
+    """The faults object's priced and flagged Sonnet requests, with the one offloaded body that exists."""
+    records = [
+        offloaded_cache_write("r-offloaded-body"),
+        offloaded_cache_write("r-offloaded-body-missing"),
+        sonnet("r-token-string", r.counts_only("r-token-string", "many", 5)),
+        sonnet("r-5e18", r.counts_only("r-5e18", 5 * 10**18, 5)),
+    ]
+    write_object(logs, "20251120T100100000Z_offloaded.json.gz", gz_lines(*records), hour=PRICED_HOUR)
+    body = r.converse_response(100, 50, cache_read=0, cache_write=1000, cache_details=[(400, "5m"), (600, "1h")])
+    r.write_gz(logs / r.log_key(PRICED_HOUR, "data/r-offloaded-body_output.json.gz"), json.dumps(body).encode())
+
+
+def test_a_redelivered_request_whose_split_is_in_an_offloaded_body_is_no_conflict(tmp_path: Path, spark) -> None:
+    """The stored copy holds the 1-hour split read from the body; the re-delivered record alone does not. The
+    body is read before the copies are compared, so the ledger sees two equal copies, not a conflict."""
+    logs, out = tmp_path / "logs", tmp_path / "tables"
+    _offloaded_logs(logs)
+    assert etl(logs, out) == 0
+    again = [offloaded_cache_write("r-offloaded-body")]
+    write_object(logs, "20251120T110500000Z_redelivery.json.gz", gz_lines(*again), hour="2025/11/20/11")
+    assert etl(logs, out) == 0
+    run = sorted(table(spark, out, "pipeline_runs", PIPELINE_RUNS), key=lambda row: row.started_at)[-1]
+    assert (run.lines_read, run.rows_written, run.already_stored, run.conflicts) == (1, 0, 1, 0)
+    assert not (out / "request_conflicts").exists()
+    stored = {row.request_id: row for row in table(spark, out, "invocations", INVOCATIONS)}
+    assert stored["r-offloaded-body"].cache_write_1h_tokens == 600
+
+
+def test_repricing_keeps_parse_warnings_and_decides_the_new_statuses(tmp_path: Path, spark) -> None:
+    """Stored without the model in the catalog (all unpriced_model), then repriced with it: each request gets the
+    status and cost a fresh run gives it, from the tokens and warnings stored with it."""
+    logs, out = tmp_path / "logs", tmp_path / "tables"
+    _offloaded_logs(logs)
+    without = tmp_path / "prices.csv"
+    with DEFAULT_CATALOG.open(newline="") as source, without.open("w", newline="") as target:
+        rows = csv.DictReader(source)
+        writer = csv.DictWriter(target, rows.fieldnames or [])
+        writer.writeheader()
+        writer.writerows(row for row in rows if row["model_id"] != "anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert etl(logs, out, "--pricing", str(without)) == 0
+    before = {row.request_id: row for row in table(spark, out, "invocations", INVOCATIONS)}
+    assert {row.pricing_status for row in before.values()} == {"unpriced_model"}
+
+    assert main(["etl", "--reprice", "--out", str(out)]) == 0
+    after = {row.request_id: row for row in table(spark, out, "invocations", INVOCATIONS)}
+    assert after["r-offloaded-body"].pricing_status == "priced"
+    assert after["r-offloaded-body"].total_cost == PRICED["r-offloaded-body"]
+    for request_id in ("r-offloaded-body-missing", "r-token-string", "r-5e18"):
+        assert (after[request_id].pricing_status, after[request_id].parse_warnings) == UNPRICED[request_id]
+        assert after[request_id].total_cost is None
+    for request_id, row in after.items():
+        kept = ("parse_warnings", "cache_write_1h_tokens", "input_tokens", "total_tokens", "source_file")
+        assert [getattr(row, c) for c in kept] == [getattr(before[request_id], c) for c in kept], request_id
+    run = sorted(table(spark, out, "pipeline_runs", PIPELINE_RUNS), key=lambda row: row.started_at)[-1]
+    assert (run.mode, run.status, run.rows_repriced, run.window_cost_change) == (
+        "reprice",
+        "succeeded",
+        4,
+        PRICED["r-offloaded-body"],
+    )
+
+
 # --- the demo never deletes what it did not create ---------------------------------------------------------
 
 
