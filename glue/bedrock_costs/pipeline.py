@@ -290,6 +290,8 @@ def _fail(
     summary.status = "failed"
     summary.error = describe(exc)
     summary.finished_at = datetime.now(UTC).replace(microsecond=0)
+    if summary.reconciled:  # a step failed before the counts could be checked: nothing was proven
+        summary.problems.append("the run failed before its counts were checked")
     try:
         publication.discard()
         record = Publication(spark, settings.out, summary.run_id)

@@ -100,3 +100,14 @@ def test_runs_not_reconciled_are_listed(queries: dict[str, str], athena, spark) 
     broken = runs.limit(1).withColumn("reconciled", F.lit(False)).withColumn("rows_written", F.col("rows_written") - 1)
     (row,) = athena(sql, {"pipeline_runs": runs.unionByName(broken)})
     assert row.unaccounted_lines == 1
+    # A run that failed a step publishes nothing, whatever its counts say: listed with its error.
+    failed = runs.limit(1).withColumns(
+        {"run_id": F.lit("20261202T000000Z-failed"), "status": F.lit("failed"), "error": F.lit("x.parquet is damaged")}
+    )
+    (row,) = athena(sql, {"pipeline_runs": runs.unionByName(failed)})
+    assert (row.run_id, row.status, row.error, row.unaccounted_lines) == (
+        "20261202T000000Z-failed",
+        "failed",
+        "x.parquet is damaged",
+        0,
+    )

@@ -238,7 +238,7 @@ def test_a_failed_run_alerts_fails_the_job_and_publishes_nothing(
         if crc_bytes is not None:
             crc.write_bytes(crc_bytes)
     failed = _last_run(spark, stack.tables)
-    assert (failed.run_id, failed.status) == (failure.value.summary.run_id, "failed")
+    assert (failed.run_id, failed.status, failed.reconciled) == (failure.value.summary.run_id, "failed", False)
     assert damaged.name in failed.error
     assert not (stack.tables / LOCK_NAME).exists()  # a failed run releases the output
     messages = boto3.client("sqs", endpoint_url=stack.endpoint).receive_message(

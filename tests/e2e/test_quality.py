@@ -150,6 +150,35 @@ def test_daily_costs_that_disagree_with_invocations_fail_the_reconciliation(data
     only(failures({**datasets, "daily_costs": wrong}), "daily_costs: CustomSql")
 
 
+def _later_run(datasets: dict[str, DataFrame], run_id: str, **columns) -> dict[str, DataFrame]:
+    """``pipeline_runs`` with one more run, an hour after the last, its columns as given."""
+    runs = datasets["pipeline_runs"]
+    last = runs.orderBy(F.desc("started_at")).limit(1)
+    later = last.withColumns(
+        {
+            "run_id": F.lit(run_id),
+            "started_at": F.col("started_at") + F.expr("INTERVAL 1 HOUR"),
+            "finished_at": F.col("finished_at") + F.expr("INTERVAL 1 HOUR"),
+            **{name: F.lit(value).cast(runs.schema[name].dataType) for name, value in columns.items()},
+        }
+    )
+    return {**datasets, "pipeline_runs": runs.unionByName(later)}
+
+
+def test_a_failed_latest_run_fails_the_latest_run_rule_only(datasets) -> None:
+    """Its counts were staged, never published: they must not reach the rejected-share or row-count rules."""
+    failed = _later_run(
+        datasets, "20261123T020000Z-failed", status="failed", reconciled=False, rows_written=0, rejected_lines=10**6
+    )
+    only(failures(failed), "where status <> 'succeeded' or not reconciled")
+
+
+def test_a_run_that_wrote_far_fewer_rows_than_the_runs_before_fails_the_history_rule(datasets) -> None:
+    fewer = _later_run(datasets, "20261123T020000Z-fewer", rows_written=1, lines_read=1, rejected_lines=0)
+    (message,) = only(failures(fewer), "row_number() over").values()
+    assert "expected >= 0.1" in message
+
+
 def test_cli_passes_sound_tables_and_prints_every_rule(tables: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["quality", "--tables", str(tables), "--as-of", AS_OF.isoformat()]) == 0
     out = capsys.readouterr().out

@@ -167,6 +167,22 @@ def test_every_sheet_opens_fast_offline_without_errors_and_every_visual_has_data
     print(f"screenshots: {shots}")
 
 
+def assert_run_health(opened: Opened, t: Path, now: datetime, start, end) -> None:
+    """The Data health figures of pipeline_runs: sums and recency over published (succeeded) runs only, a
+    failed run's staged counts never added in; failed runs counted on their own."""
+    runs = f"run_date BETWEEN '{start}' AND '{end}'"
+    published = f"{runs} AND status = 'succeeded'"
+    rejected = opened.result("health-rejected-lines")["value"]
+    assert rejected == query(t, f"SELECT sum(rejected_lines) FROM {{pipeline_runs}} WHERE {published}") and rejected > 0
+    assert opened.result("health-failed-runs")["value"] == query(
+        t, f"SELECT count(*) FROM {{pipeline_runs}} WHERE {runs} AND status <> 'succeeded'"
+    )
+    lines = opened.result("health-lines-by-day")
+    assert sum(lines["values"][0]) == query(t, f"SELECT sum(lines_read) FROM {{pipeline_runs}} WHERE {published}")
+    last_run = query(t, "SELECT max(finished_at) FROM {pipeline_runs} WHERE status = 'succeeded'")
+    assert opened.result("health-hours-since-run")["value"] == (now - last_run) // timedelta(hours=1)
+
+
 def test_the_committed_dashboard_figures_equal_independent_queries(opened: Opened, demo_run) -> None:
     """Issue 10's acceptance on the committed definition: KPIs and chart totals equal sums over the tables,
     within the default period (the 30 days up to the anchor, parameters PeriodStart and PeriodEnd)."""
@@ -250,15 +266,10 @@ def test_the_committed_dashboard_figures_equal_independent_queries(opened: Opene
     assert sum(opened.result("people-by-type")["totals"]) == approx(spend)
 
     opened.show("data-health")
-    runs = f"run_date BETWEEN '{start}' AND '{end}'"
-    rejected = opened.result("health-rejected-lines")["value"]
-    assert rejected == query(t, f"SELECT sum(rejected_lines) FROM {{pipeline_runs}} WHERE {runs}") and rejected > 0
-    assert opened.result("health-unreconciled")["value"] == 0
+    assert_run_health(opened, t, now, start, end)
     assert sum(opened.result("health-rejected-by-reason")["totals"]) == query(
         t, f"SELECT count(*) FROM {{rejected_records}} WHERE delivery_date BETWEEN '{start}' AND '{end}'"
     )
-    last_run = query(t, "SELECT max(finished_at) FROM {pipeline_runs}")
-    assert opened.result("health-hours-since-run")["value"] == (now - last_run) // timedelta(hours=1)
     latest_usage = query(t, "SELECT max(usage_date) FROM {daily_costs}")
     assert opened.result("health-days-since-usage")["value"] == (end - datetime.fromisoformat(latest_usage).date()).days
     assert opened.errors == []
@@ -382,5 +393,51 @@ def test_a_placeholder_is_drawn_and_labelled(browser: Any, demo_run, definitions
     card = report.page.locator("[data-visual='cloud']")
     assert card.get_attribute("data-state") == "placeholder"
     assert "WordCloudVisual" in card.inner_text()
+    assert report.errors == []
+    report.page.close()
+
+
+def test_a_failed_run_is_counted_as_failed_and_left_out_of_the_run_sums(
+    browser: Any, demo_run, tmp_path: Path, spark
+) -> None:
+    """A failed run's row (its counts were staged, never published) added to the demo's pipeline_runs, five
+    hours after the last successful run: Data health counts it as failed, lists it with its error, and keeps
+    its lines out of the sums and the recency."""
+    from pyspark.sql import functions as F
+
+    from bcr.cli import main
+    from bedrock_costs.schemas import PIPELINE_RUNS
+
+    tables = tmp_path / "tables"
+    shutil.copytree(demo_run.tables, tables)
+    runs = spark.read.schema(PIPELINE_RUNS).parquet(str(demo_run.tables / "pipeline_runs"))
+    last = runs.orderBy(F.desc("finished_at")).first()
+    failed_at = last.finished_at + timedelta(hours=5)
+    failed = runs.where(F.col("run_id") == last.run_id).withColumns(
+        {
+            "run_id": F.lit("20991231T000000Z-failed00"),
+            "status": F.lit("failed"),
+            "error": F.lit("part-0.parquet is not a Parquet file"),
+            "reconciled": F.lit(False),
+            "started_at": F.lit(failed_at - timedelta(minutes=2)).cast("timestamp"),
+            "finished_at": F.lit(failed_at).cast("timestamp"),
+            "lines_read": F.lit(100_000).cast("long"),
+            "rejected_lines": F.lit(50_000).cast("long"),
+        }
+    )
+    failed.write.mode("append").partitionBy("run_date").parquet(str(tables / "pipeline_runs"))
+    out = tmp_path / "report.html"
+    assert main(["report", "--tables", str(tables), "--out", str(out)]) == 0
+    report = Opened(browser, out)
+    report.show("data-health")
+    now = as_of(out)
+    assert now >= failed_at.replace(tzinfo=now.tzinfo)  # the anchor is the newest moment: the failed run
+    end, start = now.date(), now.date() - timedelta(days=29)
+    assert_run_health(report, tables, now, start, end)
+    assert report.result("health-failed-runs")["value"] == 1
+    assert report.result("health-hours-since-run")["value"] >= 5
+    listed = report.result("health-runs")
+    shown = [row for row in listed["rows"] if "20991231T000000Z-failed00" in row]
+    assert len(shown) == 1 and "failed" in shown[0] and "part-0.parquet is not a Parquet file" in shown[0]
     assert report.errors == []
     report.page.close()
