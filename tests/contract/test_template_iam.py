@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
-from aws_template import TEMPLATE, fresh_template
+from aws_template import TEMPLATE, default_refs, fresh_template, resolve
+
+from bedrock_costs.commit import MANIFEST, STAGING, STARTED
+from bedrock_costs.lock import LOCK_NAME
+from bedrock_costs.storage import STATE
 
 # APIs that have no resource type, so "Resource: *" is the only way to grant them (AWS Service Authorization
 # Reference), with the condition key that must then scope them, if the API has one.
@@ -224,3 +229,53 @@ def test_conditional_statements_are_checked_in_both_branches() -> None:
     assert "Fn::If" in kms
     kms["Fn::If"][1]["Action"] = "kms:*"
     assert any("wildcard action kms:*" in problem for problem in iam_problems(tpl))
+
+
+def job_allows(tpl: Mapping[str, Any], action: str, arn: str) -> bool:
+    """Whether an unconditional Allow of the job role's inline policies grants ``action`` on ``arn``."""
+    arns = {"DataBucket.Arn": "arn:aws:s3:::bcr-data", "JobLogs.Arn": "arn:aws:logs:us-east-1:123456789012:log-group:j"}
+    refs = default_refs(tpl, DataBucket="bcr-data", GlueDatabase="bedrock_costs", **arns)
+    conditions = {"HasLogsKmsKey": False, "HasDataKmsKey": False}
+    for policy in tpl["Resources"]["JobRole"]["Properties"]["Policies"]:
+        for statement in resolve(policy["PolicyDocument"], refs, conditions)["Statement"]:
+            if statement["Effect"] == "Allow" and "Condition" not in statement:
+                actions, resources = as_list(statement["Action"]), as_list(statement["Resource"])
+                if action in actions and any(fnmatchcase(arn, pattern) for pattern in resources):
+                    return True
+    return False
+
+
+def _run_objects(tpl: Mapping[str, Any]) -> list[str]:
+    """ARNs of the objects one run writes, moves and deletes under the job's --tables_uri."""
+    refs = default_refs(tpl, DataBucket="bcr-data")
+    tables = resolve(tpl["Resources"]["CostEtlJob"]["Properties"]["DefaultArguments"]["--tables_uri"], refs)
+    root = "arn:aws:s3:::" + tables.removeprefix("s3://").rstrip("/")
+    run = "20261202T021500Z-0a1b2c3d"
+    return [
+        f"{root}/{LOCK_NAME}",
+        f"{root}/{STAGING}/{run}/{STARTED}",
+        f"{root}/{STAGING}/{run}/{MANIFEST}",
+        f"{root}/{STAGING}/{run}/01-invocations/usage_date=2026-12-01/part-00000.snappy.parquet",
+        f"{root}/invocations/usage_date=2026-12-01/part-{run}-01000.snappy.parquet",
+        f"{root}/{STATE}/run_date=2026-12-02/part-{run}-05000.snappy.parquet",
+    ]
+
+
+def test_the_job_may_lock_stage_publish_and_replace_its_table_files() -> None:
+    """A run takes its lock with a conditional put and deletes it; publishing moves (copy, then delete) staged
+    files into the tables and deletes the files a repricing or compaction replaces."""
+    tpl = fresh_template()
+    for arn in _run_objects(tpl):
+        for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+            assert job_allows(tpl, action, arn), (action, arn)
+    assert job_allows(tpl, "s3:ListBucket", "arn:aws:s3:::bcr-data")
+
+
+def test_a_missing_delete_grant_is_caught() -> None:
+    tpl = fresh_template()
+    for statement in _job_policy(tpl, "write-cost-tables"):
+        if isinstance(statement.get("Action"), list) and "s3:DeleteObject" in statement["Action"]:
+            statement["Action"].remove("s3:DeleteObject")
+    arns = _run_objects(tpl)
+    assert not any(job_allows(tpl, "s3:DeleteObject", arn) for arn in arns)
+    assert all(job_allows(tpl, "s3:PutObject", arn) for arn in arns)
