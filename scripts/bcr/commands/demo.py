@@ -12,7 +12,7 @@ from bcr.commands.report import add_report_arguments, print_result, render
 from bcr.errors import UsageError
 from bcr.generate import OutputNotEmptyError, check_folder, generate_logs
 from bcr.quicksight.documents import DEFAULT_ROOT
-from bcr.report import print_costs
+from bedrock_costs.summary import print_costs
 
 # Written into every folder the demo creates; only a folder holding it is ever cleared by the demo.
 MARKER = ".bcr-demo"

@@ -14,7 +14,6 @@ import boto3
 from botocore.config import Config
 
 from bcr.errors import UsageError
-from bcr.report import print_run
 from bedrock_costs.catalog import DEFAULT_CATALOG, CatalogError, PriceRow, load_catalog
 from bedrock_costs.discover import LogObject, discover_local
 from bedrock_costs.lock import LockHeld
@@ -22,6 +21,7 @@ from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, RunFai
 from bedrock_costs.profiles import ProfileError, ResolvedProfile, load_profile_file
 from bedrock_costs.read import ObjectReader, local_object_reader, read_local_object, read_local_tails
 from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, object_reader, parse_s3_uri
+from bedrock_costs.summary import print_run
 from bedrock_costs.tags import parse_tag_aliases
 
 DEFAULT_CACHE = Path.home() / ".cache" / "bcr" / "s3"

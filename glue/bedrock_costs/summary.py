@@ -1,4 +1,5 @@
-"""Readable summaries of a run and of the cost tables, for people at a terminal."""
+"""Readable summaries of a run and of the cost tables (what `bcr etl` and `bcr demo` print), in the package so
+a Glue interactive session prints the same."""
 
 from __future__ import annotations
 
