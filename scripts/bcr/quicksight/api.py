@@ -12,34 +12,23 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-from botocore.exceptions import ConnectionError as EndpointUnreachable
+
+from bcr import aws
 
 _TERMINAL = {"CREATION_SUCCESSFUL", "UPDATE_SUCCESSFUL", "CREATION_FAILED", "UPDATE_FAILED"}
 
 
-class QuickSightError(RuntimeError):
+class QuickSightError(aws.AwsError):
     """A failed AWS call of export or deploy (QuickSight, or the stack lookup), in one line naming the call."""
+
+
+_EDITION = "needs QuickSight Enterprise edition and quicksight permissions for the caller"
+_HINTS = {"AccessDeniedException": _EDITION, "UnsupportedUserEditionException": _EDITION}
 
 
 def call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
     """``client.<operation>(**params)`` with failures turned into QuickSightError."""
-    try:
-        response: dict[str, Any] = getattr(client, operation)(**params)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", "error"), error.get("Message", "")
-        hint = ""
-        if code in ("AccessDeniedException", "UnsupportedUserEditionException"):
-            hint = " (needs QuickSight Enterprise edition and quicksight permissions for the caller)"
-        raise QuickSightError(f"{operation}: {code}: {message}{hint}") from exc
-    except NoCredentialsError as exc:
-        raise QuickSightError(f"{operation}: no AWS credentials found; set AWS_PROFILE or pass --profile") from exc
-    except EndpointUnreachable as exc:
-        raise QuickSightError(f"{operation}: QuickSight is unreachable ({exc}); check --region and network") from exc
-    except BotoCoreError as exc:
-        raise QuickSightError(f"{operation}: {exc}") from exc
-    response.pop("ResponseMetadata", None)
-    return response
+    return aws.call(client, operation, error=QuickSightError, hints=_HINTS, **params)
 
 
 def describe(client: Any, operation: str, **params: Any) -> dict[str, Any] | None:
@@ -138,13 +127,4 @@ def account_id(sts_client: Any) -> str:
 
 def stack_values(cloudformation: Any, stack_name: str) -> dict[str, str]:
     """Parameters and outputs of a deployed stack (outputs win), or {} when there is no such stack."""
-    try:
-        stacks = call(cloudformation, "describe_stacks", StackName=stack_name)["Stacks"]
-    except QuickSightError as exc:
-        if isinstance(exc.__cause__, ClientError) and "does not exist" in str(exc):
-            return {}
-        raise
-    stack = stacks[0] if stacks else {}
-    values = {item["ParameterKey"]: item.get("ParameterValue", "") for item in stack.get("Parameters") or []}
-    values.update({item["OutputKey"]: item.get("OutputValue", "") for item in stack.get("Outputs") or []})
-    return values
+    return aws.stack_values(cloudformation, stack_name, error=QuickSightError)
