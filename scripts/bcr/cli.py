@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bcr.commands import dashboard, demo, etl, generate, pricing, profiles, quality, report, template
+from bcr.commands import dashboard, demo, etl, generate, pricing, profiles, quality, report, sessions, template
 from bcr.errors import UsageError
 from bedrock_costs.pipeline import RunFailed
 
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bcr", description="Bedrock Cost Reporting: who spent what on Amazon Bedrock, priced per request."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (dashboard, demo, etl, generate, pricing, profiles, quality, report, template):
+    for module in (dashboard, demo, etl, generate, pricing, profiles, quality, report, sessions, template):
         module.register(sub)
     return parser
 
