@@ -81,15 +81,20 @@ def session_config(
 ) -> SessionConfig:
     """The session for a Glue job (``GetJob``'s ``Job``, or the template's job properties) and its stack outputs."""
     arguments = job.get("DefaultArguments") or {}
-    missing = [f"--{name}" for name in ("extra-py-files", *JOB_INPUTS[:2]) if not arguments.get(f"--{name}")]
+    missing = [f"the job argument --{name}" for name in ("extra-py-files", *JOB_INPUTS[:2]) if not arguments.get(f"--{name}")]
     for key in ("GlueVersion", "WorkerType", "NumberOfWorkers"):
         if not job.get(key):
-            missing.append(key)
+            missing.append(f"the job's {key}")
     if "DataBucketName" not in outputs:
         missing.append("the stack output DataBucketName")
+    # GetJob answers the role as the job was given it: an ARN (the template's !GetAtt), or a bare role name.
+    role = str(job.get("Role", ""))
+    if not role.startswith(("arn:", "<")):
+        role = outputs.get("JobRoleArn", "")
+    if not role:
+        missing.append("the job's Role")
     if missing:
-        raise ConfigError(f"{source}: the job has no {', '.join(missing)}")
-    role = outputs.get("JobRoleArn") or job.get("Role", "")
+        raise ConfigError(f"{source}: missing {', '.join(missing)}")
     # The entry script applies PIPELINE_CONF over whatever the job's --conf sets; the session does the same.
     conf = {**parse_spark_conf(arguments.get("--conf", "")), **PIPELINE_CONF}
     inputs = {name: str(arguments.get(f"--{name}", "")) for name in JOB_INPUTS}
