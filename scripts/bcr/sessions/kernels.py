@@ -54,5 +54,5 @@ def install_kernels(prefix: str = sys.prefix) -> list[Path]:
         ):
             folder = Path(scratch) / name
             _write_spec(folder, args, title, source)
-            installed.append(Path(manager.install_kernel_spec(str(folder), name, prefix=prefix, replace=True)))
+            installed.append(Path(manager.install_kernel_spec(str(folder), name, prefix=prefix)))
     return installed
