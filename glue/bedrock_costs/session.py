@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -31,9 +31,6 @@ from bedrock_costs.offloaded import with_offloaded_ttl
 from bedrock_costs.parse import parse_lines
 from bedrock_costs.pipeline import EtlSettings, RunSummary, enrich, run_pipeline
 from bedrock_costs.profiles import ResolvedProfile, fetch_profiles, load_profile_file, profiles_from_summaries
-from bedrock_costs.quality.results import RulesetResult, fmt
-from bedrock_costs.quality.rulesets import DEFAULT_TEMPLATE, RulesetDefinition, load_rulesets
-from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
 from bedrock_costs.quarantine import rejected_records
 from bedrock_costs.read import (
     FileCheck,
@@ -53,6 +50,10 @@ from bedrock_costs.schemas import INVOCATIONS
 from bedrock_costs.spark import PIPELINE_CONF
 from bedrock_costs.summary import print_costs, print_run
 from bedrock_costs.tags import DEFAULT_TAG_ALIASES, parse_tag_aliases
+
+if TYPE_CHECKING:  # the evaluator needs lark (and the template PyYAML): imported when quality() runs
+    from bedrock_costs.quality.results import RulesetResult
+    from bedrock_costs.quality.rulesets import RulesetDefinition
 
 # Log objects a notebook reads by default: the newest ones of the window, enough to see every stage at work
 # in seconds; pass another bound (or None) to Workbench.open.
@@ -113,7 +114,7 @@ def local_sources(
         read_tails=read_local_tails,
         read_object=local_object_reader(logs),
         tables=str(Path(tables).resolve()),
-        rulesets=lambda: load_rulesets(DEFAULT_TEMPLATE),
+        rulesets=_template_rulesets,
     )
 
 
@@ -152,8 +153,16 @@ def glue_sources(
     )
 
 
+def _template_rulesets() -> list[RulesetDefinition]:
+    from bedrock_costs.quality.rulesets import load_rulesets
+
+    return load_rulesets()
+
+
 def deployed_rulesets(glue: Any, names: Sequence[str]) -> list[RulesetDefinition]:
     """The rulesets as deployed (``GetDataQualityRuleset``): a Glue session has no template.yaml."""
+    from bedrock_costs.quality.rulesets import RulesetDefinition
+
     found = []
     for name in names:
         ruleset = glue.get_data_quality_ruleset(Name=name)
@@ -272,12 +281,16 @@ class Workbench:
 
     def quality(self, now: datetime | None = None) -> list[RulesetResult]:
         """The data-quality rulesets on the tables ``run`` wrote, evaluated like `bcr quality` does."""
+        from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
+
         datasets = read_tables(self.spark, self.sources.tables)
         datasets[PRICING] = catalog_frame(self.spark, self.sources.catalog)
         return evaluate_rulesets(self.sources.rulesets(), datasets, now=now)
 
     def quality_frame(self, results: Sequence[RulesetResult]) -> DataFrame:
         """The results as a DataFrame, failures first, for ``show()``."""
+        from bedrock_costs.quality.results import fmt
+
         rows = [
             (result.ruleset, rule.outcome, rule.rule, fmt(rule.measured), rule.message or "")
             for result in results

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,13 @@ def _named(value: Any) -> str:
     return str(value)
 
 
+def locked_version(name: str) -> str:
+    """The version uv.lock resolves ``name`` to."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    (found,) = [package["version"] for package in lock["package"] if package["name"] == name]
+    return found
+
+
 def test_the_notebook_targets_the_glue_kernel_and_opens_with_its_session_magics() -> None:
     notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     assert notebook["metadata"]["kernelspec"]["name"] == "glue_pyspark"
@@ -87,6 +95,11 @@ def test_the_magics_hold_the_templates_job_settings() -> None:
     # The job's Spark settings: its --conf (if any), then what the entry script sets on every run.
     expected = {**parse_spark_conf(arguments.get("--conf", "")), **PIPELINE_CONF}
     assert parse_spark_conf(magics["spark_conf"]) == expected
+    # The job's own modules (none today), then the DQDL evaluator's at the versions uv.lock pins.
+    job_modules = [m for m in str(arguments.get("--additional-python-modules", "")).split(",") if m]
+    assert magics["additional_python_modules"].split(",") == job_modules + [
+        f"{name}=={locked_version(name)}" for name in ("lark", "pyyaml")
+    ]
     assert int(magics["idle_timeout"]) <= 60, "a forgotten session must not bill for hours"
 
 

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +141,13 @@ def test_the_session_is_the_deployed_jobs() -> None:
         "iam_role": ROLE_ARN,
         "security_config": f"{STACK}-cost-etl",
         "extra_py_files": f"{ASSETS}bedrock_costs.zip",
+        "additional_python_modules": magics["additional_python_modules"],
         "spark_conf": magics["spark_conf"],
     }
     # The job's own --conf, then the entry script's settings over it (time zone UTC, as every run has it).
     assert parse_spark_conf(magics["spark_conf"]) == {"spark.sql.shuffle.partitions": "64", **PIPELINE_CONF}
     assert parse_spark_conf(magics["spark_conf"])["spark.sql.session.timeZone"] == "UTC"
+    assert magics["additional_python_modules"] == f"lark=={version('lark')},pyyaml=={version('pyyaml')}"
     namespace: dict[str, Any] = {}
     exec(job_cell(config), namespace)
     assert namespace["JOB"] == {
@@ -156,6 +159,14 @@ def test_the_session_is_the_deployed_jobs() -> None:
         "scratch_tables_uri": f"s3://{BUCKET}/glue/notebook/tables/",
         "rulesets": f"{STACK}-invocations,{STACK}-daily_costs,{STACK}-pipeline_runs",
     }
+
+
+def test_the_jobs_own_python_modules_are_kept_and_not_repeated() -> None:
+    arguments = dict(job_response()["Job"]["DefaultArguments"])
+    arguments["--additional-python-modules"] = "PyYAML==6.0.2, s3://deps/wheelhouse.zip"
+    with stubbed(job_response(DefaultArguments=arguments)) as clients:
+        modules = from_stack(*clients, STACK, REGION).additional_python_modules
+    assert modules == f"PyYAML==6.0.2,s3://deps/wheelhouse.zip,lark=={version('lark')}"
 
 
 def test_a_job_role_given_by_name_is_taken_from_the_stack_output() -> None:

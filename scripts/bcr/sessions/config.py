@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ IDLE_TIMEOUT_MINUTES = 30
 SCRATCH_TABLES = "s3://{bucket}/glue/notebook/tables/"
 # The job arguments the notebook needs (the entry script's ARGUMENTS of the same names).
 JOB_INPUTS = ("logs_uri", "pricing_uri", "tag_aliases", "tables_uri")
+# The notebook's data-quality step runs the project's DQDL evaluator, which the job itself never imports (Glue
+# evaluates the rulesets there): its parser and the YAML reader, at the versions this project locks.
+EVALUATOR_MODULES = ("lark", "pyyaml")
 MAGICS_TAG = "bcr-session-magics"
 JOB_TAG = "bcr-session-job"
 DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[3] / "glue" / "notebooks" / "develop_cost_etl.ipynb"
@@ -55,6 +59,7 @@ class SessionConfig:
     iam_role: str
     security_config: str | None
     extra_py_files: str
+    additional_python_modules: str
     spark_conf: dict[str, str]
     job: dict[str, str]
     idle_timeout: int = IDLE_TIMEOUT_MINUTES
@@ -76,12 +81,22 @@ def spark_conf_argument(conf: Mapping[str, str]) -> str:
     return " --conf ".join(f"{key}={value}" for key, value in conf.items())
 
 
+def python_modules(argument: str) -> str:
+    """The job's ``--additional-python-modules`` plus the evaluator's modules it does not list already."""
+    listed = [module.strip() for module in argument.split(",") if module.strip()]
+    names = {re.split(r"[=<>~!\[ ]", module, maxsplit=1)[0].lower() for module in listed}
+    listed += [f"{name}=={version(name)}" for name in EVALUATOR_MODULES if name not in names]
+    return ",".join(listed)
+
+
 def session_config(
     job: Mapping[str, Any], outputs: Mapping[str, str], stack: str, region: str | None, source: str
 ) -> SessionConfig:
     """The session for a Glue job (``GetJob``'s ``Job``, or the template's job properties) and its stack outputs."""
     arguments = job.get("DefaultArguments") or {}
-    missing = [f"the job argument --{name}" for name in ("extra-py-files", *JOB_INPUTS[:2]) if not arguments.get(f"--{name}")]
+    missing = [
+        f"the job argument --{name}" for name in ("extra-py-files", *JOB_INPUTS[:2]) if not arguments.get(f"--{name}")
+    ]
     for key in ("GlueVersion", "WorkerType", "NumberOfWorkers"):
         if not job.get(key):
             missing.append(f"the job's {key}")
@@ -108,6 +123,7 @@ def session_config(
         iam_role=role,
         security_config=job.get("SecurityConfiguration") or None,
         extra_py_files=str(arguments["--extra-py-files"]),
+        additional_python_modules=python_modules(str(arguments.get("--additional-python-modules", ""))),
         spark_conf=conf,
         job={
             "stack": stack,
@@ -182,7 +198,11 @@ def magics_cell(config: SessionConfig) -> str:
     ]
     if config.security_config:
         lines.append(f"%security_config {config.security_config}")
-    lines += [f"%extra_py_files {config.extra_py_files}", f"%spark_conf {spark_conf_argument(config.spark_conf)}"]
+    lines += [
+        f"%extra_py_files {config.extra_py_files}",
+        f"%additional_python_modules {config.additional_python_modules}",
+        f"%spark_conf {spark_conf_argument(config.spark_conf)}",
+    ]
     return "\n".join(lines)
 
 
