@@ -161,11 +161,20 @@ def _template_rulesets() -> list[RulesetDefinition]:
 
 def deployed_rulesets(glue: Any, names: Sequence[str]) -> list[RulesetDefinition]:
     """The rulesets as deployed (``GetDataQualityRuleset``): a Glue session has no template.yaml."""
+    from botocore.exceptions import ClientError
+
     from bedrock_costs.quality.rulesets import RulesetDefinition
 
     found = []
     for name in names:
-        ruleset = glue.get_data_quality_ruleset(Name=name)
+        try:
+            ruleset = glue.get_data_quality_ruleset(Name=name)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise RuntimeError(
+                f"cannot read the deployed ruleset {name} ({error.get('Code')}: {error.get('Message')}); the "
+                "session runs as the job's role, which needs glue:GetDataQualityRuleset on it"
+            ) from exc
         table = ruleset["TargetTable"]["TableName"]
         found.append(
             RulesetDefinition(logical_id=name, name=table, table=table, dqdl=ruleset["Ruleset"], aws_name=name)

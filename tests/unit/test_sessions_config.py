@@ -279,6 +279,17 @@ def test_the_deployed_rulesets_are_read_by_name() -> None:
     )
 
 
+def test_a_ruleset_the_role_may_not_read_says_which_permission_is_missing() -> None:
+    glue = boto3.client("glue", region_name=REGION)
+    with Stubber(glue) as stub, pytest.raises(RuntimeError) as caught:
+        stub.add_client_error("get_data_quality_ruleset", "AccessDeniedException", "not authorized", 400)
+        deployed_rulesets(glue, [f"{STACK}-invocations"])
+    assert str(caught.value) == (
+        f"cannot read the deployed ruleset {STACK}-invocations (AccessDeniedException: not authorized); the "
+        "session runs as the job's role, which needs glue:GetDataQualityRuleset on it"
+    )
+
+
 def test_the_sample_is_the_newest_objects_in_the_pipelines_order() -> None:
     objects = [
         LogObject(f"AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2026/11/2{d}/0{h}/{n}.json.gz", 10, "1", "r", hour)
