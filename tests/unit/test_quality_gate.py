@@ -119,3 +119,11 @@ def test_rulesets_are_read_from_glue_by_name() -> None:
         )
         with pytest.raises(TemplateError, match="bcr-x has no target table"):
             fetch_rulesets(glue, ["bcr-x"])
+
+
+def test_an_unmeasurable_metric_is_null_not_nan() -> None:
+    rule = RuleResult("Rule_1", 'Mean "x" > 1', RULE_FAIL, "no rows", {"Column.x.Mean": float("nan")}, float("nan"))
+    (row,) = GateOutcome(WARN, "local", [RulesetResult("invocations", [rule], AT)], AT).rows("r", "2026-12-02")
+    record = dict(zip(DQ_RESULTS.fieldNames(), row, strict=True))
+    assert record["measured_value"] is None
+    assert json.loads(record["evaluated_metrics"]) == {"Column.x.Mean": None}

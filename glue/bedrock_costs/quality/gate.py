@@ -111,7 +111,7 @@ class GateOutcome:
                 None if rule.outcome == PASS else rule.message,
                 _finite(rule.measured),
                 rule.expected,
-                json.dumps(dict(rule.metrics), sort_keys=True, default=str),
+                json.dumps({k: _finite(v) for k, v in rule.metrics.items()}, sort_keys=True),  # NaN is no JSON
                 self.policy,
                 self.engine,
                 self.evaluated_at,
@@ -133,6 +133,7 @@ def _squeeze(text: str, width: int = 120) -> str:
 
 
 def _finite(value: float | None) -> float | None:
+    """A metric as a number, or None where it could not be measured (NaN)."""
     return None if value is None or value != value else float(value)
 
 
