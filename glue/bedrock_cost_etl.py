@@ -9,6 +9,10 @@ so the job behaves exactly like ``bcr etl`` does locally. One run:
 4. takes the output's lock (``_lock.json`` under ``--tables_uri``, an S3 object created only if absent),
    then merges the new objects into the tables under ``--tables_uri`` (or, with ``--reprice true`` /
    ``--compact true``, rewrites the stored dates of the window) and records the run in ``pipeline_runs``,
+   Before publishing, it evaluates the template's data-quality rulesets (read from Glue by name) with
+   awsgluedq's ``EvaluateDataQuality`` on the tables as they would be published, which publishes the
+   results to Glue Data Quality and CloudWatch; ``--dq_policy`` fail stops the run there, warn publishes
+   (Glue's result event alerts either way) — the same gate ``bcr etl`` applies with the local evaluator,
 5. registers the partitions it created in the Glue database ``--database``, so Athena sees them at once,
 6. fails, after publishing a "not reconciled" event, when the run failed a check or a step: it then
    published nothing but its ``failed`` row in ``pipeline_runs``. A run that finds another run's lock
@@ -24,16 +28,22 @@ from typing import Any
 
 import boto3
 from awsglue.context import GlueContext
+from awsglue.dynamicframe import DynamicFrame
 from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
+from awsgluedq.transforms import EvaluateDataQuality
 from botocore.exceptions import BotoCoreError, ClientError
 from pyspark.context import SparkContext
+from pyspark.sql import DataFrame
 
 from bedrock_costs.catalog import read_catalog
 from bedrock_costs.lock import lock_store_for
 from bedrock_costs.partitions import register_new_partitions
 from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, RunFailed, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, fetch_profiles, profiles_from_summaries
+from bedrock_costs.quality.gate import GLUE, WARNED, Evaluator, QualityGate
+from bedrock_costs.quality.results import RulesetResult, from_rule_outcomes
+from bedrock_costs.quality.rulesets import RulesetDefinition, fetch_rulesets
 from bedrock_costs.rewrite import stored_regions
 from bedrock_costs.s3_source import list_log_objects, object_reader, parse_s3_uri, read_object, read_tails, read_text
 from bedrock_costs.spark import PIPELINE_CONF
@@ -52,6 +62,10 @@ ARGUMENTS: dict[str, str | None] = {
     # Age after which another run's lock counts as abandoned: above the job's Timeout (a run older than
     # that was stopped by Glue), so a killed run's lock is taken over by a later run, never a live one's.
     "lock_stale_minutes": "360",
+    # Names of the Glue Data Quality rulesets the run must pass before publishing ("" evaluates none), and
+    # what a failed rule does: fail (publish nothing) or warn (publish; Glue's result event alerts).
+    "dq_rulesets": "",
+    "dq_policy": "warn",
 }
 # Arguments for one run (StartJobRun --arguments). Never job defaults: they would pin every run.
 RUN_ARGUMENTS: dict[str, str] = {
@@ -125,6 +139,43 @@ def register_partitions(options: dict[str, str], spark: Any) -> None:
         print(json.dumps({"partitions_registered": added}))
 
 
+def glue_evaluator(glue_context: Any) -> Evaluator:
+    """The gate's engine on Glue: EvaluateDataQuality per ruleset, its table as the primary input and the
+    other tables (and the price catalog) as additional data sources under the aliases the rules use.
+    Each evaluation publishes its results to Glue Data Quality and CloudWatch under the ruleset's name.
+    """
+
+    def evaluate(
+        definitions: list[RulesetDefinition], datasets: dict[str, DataFrame], now: datetime
+    ) -> list[RulesetResult]:
+        results = []
+        for definition in definitions:
+            frames = {alias: DynamicFrame.fromDF(df, glue_context, alias) for alias, df in datasets.items()}
+            primary = frames.pop(definition.table)
+            outcomes = EvaluateDataQuality().process_rows(
+                frame=primary,
+                additional_data_sources=frames,
+                ruleset=definition.dqdl,
+                publishing_options={
+                    "dataQualityEvaluationContext": definition.aws_name,
+                    "enableDataQualityCloudWatchMetrics": True,
+                    "enableDataQualityResultsPublishing": True,
+                },
+                additional_options={"performanceTuning.caching": "CACHE_NOTHING"},
+            )
+            rows = [row.asDict() for row in outcomes.select("ruleOutcomes").toDF().collect()]
+            results.append(from_rule_outcomes(definition.name, rows, now))
+        return results
+
+    return evaluate
+
+
+def summary_json(summary: RunSummary) -> str:
+    """The run as one JSON line for the job's log; the rules' results are in dq_results."""
+    fields = {key: value for key, value in summary.__dict__.items() if key != "quality"}
+    return json.dumps({**fields, "reconciled": summary.reconciled, "dq_outcome": summary.dq_outcome}, default=str)
+
+
 def _flag(options: dict[str, str], name: str) -> bool:
     return options[name].strip().lower() in ("true", "1", "yes")
 
@@ -176,6 +227,18 @@ def main(argv: list[str]) -> None:
         lock_stale_after=timedelta(minutes=int(options["lock_stale_minutes"])),
         tag_aliases=aliases,
     )
+    names = [name.strip() for name in options["dq_rulesets"].split(",") if name.strip()]
+    gate = (
+        QualityGate(
+            fetch_rulesets(boto3.client("glue"), names),
+            catalog,
+            options["dq_policy"],
+            glue_evaluator(glue_context),
+            GLUE,
+        )
+        if names
+        else None
+    )
     try:
         summary = run_pipeline(
             spark,
@@ -187,14 +250,17 @@ def main(argv: list[str]) -> None:
             progress=print,
             lock=lock_store_for(out, s3),
             read_object=object_reader(s3, parse_s3_uri(options["logs_uri"])[0]),
+            quality_gate=gate,
         )
     except RunFailed as exc:
         # Nothing was published but the failed row in pipeline_runs: make that queryable, alert, fail the job.
-        print(json.dumps({**exc.summary.__dict__, "reconciled": exc.summary.reconciled}, default=str))
+        print(summary_json(exc.summary))
         register_partitions(options, spark)
         report_not_reconciled(boto3.client("events"), options, exc.summary)
         raise
-    print(json.dumps({**summary.__dict__, "reconciled": summary.reconciled}, default=str))
+    print(summary_json(summary))
+    if summary.quality is not None and summary.dq_outcome == WARNED:
+        print(f"WARNING: {summary.quality.describe()}", file=sys.stderr)
     register_partitions(options, spark)
     job.commit()
 

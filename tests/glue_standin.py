@@ -3,7 +3,10 @@
 ``getResolvedOptions`` is the real one from the ``awsgluedataplanepython`` wheel (it is plain argparse) where
 that wheel installs (Python 3.11, Glue 5.1's version). ``GlueContext`` and ``Job`` need Glue's Scala jars,
 which are not on PyPI, so they are replaced: the context hands out the local session, and the job records
-``init`` and ``commit``. Local Spark has no S3 connector either; the context's session reads ``s3://`` log
+``init`` and ``commit``. ``awsgluedq``'s ``EvaluateDataQuality`` is replaced by one that checks it is given
+exactly the deployed ruleset text, then evaluates it with the local DQDL evaluator and answers in Glue's
+``ruleOutcomes`` shape (Rule, Outcome Passed/Failed/Error, FailureReason, EvaluatedMetrics).
+Local Spark has no S3 connector either; the context's session reads ``s3://`` log
 objects from local mirrors of the buckets (``mounts``), which is what Glue's connector does for real.
 """
 
@@ -27,6 +30,8 @@ class JobRecord:
         self.inits: list[tuple[str, dict]] = []
         self.commits = 0
         self.asked: list[str] = []  # regions whose inference profiles were listed
+        # EvaluateDataQuality calls: (evaluation context, ruleset text, additional aliases, publishing options)
+        self.dq_calls: list[tuple[str, str, list[str], dict]] = []
 
 
 class _Reader:
@@ -78,9 +83,59 @@ def resolved_options(args: Sequence[str], options: Sequence[str]) -> dict[str, A
     return vars(parsed)
 
 
-def modules(session: SparkSession, mounts: Mapping[str, Path]) -> tuple[dict[str, types.ModuleType], JobRecord]:
-    """``sys.modules`` entries for ``awsglue`` and what the stand-in job records."""
+_OUTCOMES = {"PASS": "Passed", "FAIL": "Failed", "ERROR": "Error"}
+
+
+def modules(
+    session: SparkSession, mounts: Mapping[str, Path], rulesets: Mapping[str, str] | None = None
+) -> tuple[dict[str, types.ModuleType], JobRecord]:
+    """``sys.modules`` entries for ``awsglue`` and ``awsgluedq``, and what the stand-in job records.
+
+    ``rulesets``: the deployed ruleset text by ruleset name, which EvaluateDataQuality must receive.
+    """
     record = JobRecord()
+    deployed = dict(rulesets or {})
+
+    class DynamicFrame:
+        def __init__(self, frame: Any, name: str) -> None:
+            self._frame, self.name = frame, name
+
+        @classmethod
+        def fromDF(cls, frame: Any, glue_context: Any, name: str) -> DynamicFrame:
+            assert isinstance(glue_context, GlueContext)
+            return cls(frame, name)
+
+        def toDF(self) -> Any:
+            return self._frame
+
+    class DynamicFrameCollection:
+        def __init__(self, frames: Mapping[str, DynamicFrame]) -> None:
+            self._frames = dict(frames)
+
+        def select(self, key: str) -> DynamicFrame:
+            return self._frames[key]
+
+    class EvaluateDataQuality:
+        def process_rows(
+            self,
+            frame: DynamicFrame,
+            ruleset: str,
+            publishing_options: Mapping[str, Any],
+            additional_data_sources: Mapping[str, DynamicFrame] | None = None,
+            additional_options: Mapping[str, Any] | None = None,
+        ) -> DynamicFrameCollection:
+            from bedrock_costs.quality.evaluate import evaluate_ruleset
+
+            context = publishing_options["dataQualityEvaluationContext"]
+            assert context in deployed, f"{context} is not a deployed ruleset ({sorted(deployed)})"
+            assert ruleset == deployed[context], f"{context}: the job passed a ruleset other than the deployed one"
+            sources = {alias: f.toDF() for alias, f in (additional_data_sources or {}).items()}
+            record.dq_calls.append((context, ruleset, sorted(sources), dict(publishing_options)))
+            result = evaluate_ruleset(frame.toDF(), ruleset, name=context, sources=sources)
+            rows = [(rule.rule, _OUTCOMES[rule.outcome], rule.message, dict(rule.metrics)) for rule in result.results]
+            schema = "Rule string, Outcome string, FailureReason string, EvaluatedMetrics map<string,double>"
+            outcomes = DynamicFrame(session.createDataFrame(rows, schema), "ruleOutcomes")
+            return DynamicFrameCollection({"ruleOutcomes": outcomes, "rowLevelOutcomes": frame})
 
     class GlueContext:
         def __init__(self, spark_context: Any) -> None:
@@ -102,7 +157,18 @@ def modules(session: SparkSession, mounts: Mapping[str, Path]) -> tuple[dict[str
     context.GlueContext = GlueContext  # type: ignore[attr-defined]
     job = types.ModuleType("awsglue.job")
     job.Job = Job  # type: ignore[attr-defined]
-    stand_ins = {"awsglue.context": context, "awsglue.job": job}
+    dynamicframe = types.ModuleType("awsglue.dynamicframe")
+    dynamicframe.DynamicFrame = DynamicFrame  # type: ignore[attr-defined]
+    dynamicframe.DynamicFrameCollection = DynamicFrameCollection  # type: ignore[attr-defined]
+    transforms = types.ModuleType("awsgluedq.transforms")
+    transforms.EvaluateDataQuality = EvaluateDataQuality  # type: ignore[attr-defined]
+    stand_ins = {
+        "awsglue.context": context,
+        "awsglue.job": job,
+        "awsglue.dynamicframe": dynamicframe,
+        "awsgluedq": types.ModuleType("awsgluedq"),
+        "awsgluedq.transforms": transforms,
+    }
     if importlib.util.find_spec("awsglue") is not None:
         import awsglue.utils  # the real parser; it keeps its reference to the real awsglue.job.Job
 

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -38,6 +38,7 @@ from bedrock_costs.offloaded import with_offloaded_ttl
 from bedrock_costs.parse import parse_lines
 from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
 from bedrock_costs.profiles import ResolvedProfile
+from bedrock_costs.quality.gate import SKIPPED, DataQualityFailed, GateOutcome, QualityGate
 from bedrock_costs.quarantine import stage_quarantine
 from bedrock_costs.read import ObjectReader, TailReader, check_files, file_stats, number_lines, read_lines, source_key
 from bedrock_costs.reconcile import ReconciliationError, row_counts
@@ -97,6 +98,11 @@ class RunSummary:
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     corrupt_files: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    quality: GateOutcome | None = None  # the data-quality gate's evaluation, when it ran
+
+    @property
+    def dq_outcome(self) -> str:
+        return self.quality.outcome if self.quality else SKIPPED
 
     @property
     def files_corrupt(self) -> int:
@@ -195,13 +201,15 @@ def run_pipeline(
     progress: Callable[[str], None] = lambda _stage: None,
     lock: LockStore | None = None,
     read_object: ObjectReader | None = None,
+    quality_gate: QualityGate | None = None,
 ) -> RunSummary:
     """Run ``settings.mode`` on the tables under ``settings.out`` holding its lock.
 
     Raises ``LockHeld`` when another run holds the lock, and ``RunFailed`` when the run failed a check or
     a step (nothing published, a ``failed`` row recorded). ``read_object`` reads a whole object (a log
     object whose gzip trailer disagrees with what was read, an offloaded response body); without it such
-    objects count as damaged and such bodies as unreachable.
+    objects count as damaged and such bodies as unreachable. ``quality_gate`` checks what the run would
+    publish before it commits (quality/gate.py); under policy ``fail`` a failed rule fails the run.
     """
     started = datetime.now(UTC).replace(microsecond=0)
     summary = RunSummary(run_id=f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}", started_at=started)
@@ -227,6 +235,10 @@ def run_pipeline(
                 _rewrite(settings, catalog, profiles, summary, publication, progress)
             if not summary.reconciled:
                 raise ReconciliationError(_mismatch(summary))
+            if quality_gate is not None:
+                with _timed(summary, "data quality", progress):
+                    summary.quality = quality_gate.check(publication, _run_frame(publication, settings, summary))
+                summary.quality.enforce()
         except Exception as exc:
             raise _fail(spark, settings, summary, publication, exc, progress) from exc
         summary.status = "succeeded"
@@ -290,7 +302,9 @@ def _fail(
     summary.status = "failed"
     summary.error = describe(exc)
     summary.finished_at = datetime.now(UTC).replace(microsecond=0)
-    if summary.reconciled:  # a step failed before the counts could be checked: nothing was proven
+    if isinstance(exc, DataQualityFailed):  # the counts add up; the data broke a rule under policy fail
+        summary.problems.append("data-quality rules failed under policy fail")
+    elif summary.reconciled:  # a step failed before the counts could be checked: nothing was proven
         summary.problems.append("the run failed before its counts were checked")
     try:
         publication.discard()
@@ -334,13 +348,24 @@ def _run_row(window: Mapping[str, str | None], summary: RunSummary) -> tuple:
         summary.compacted_dates,
         summary.recovered_runs,
         summary.stage_seconds,
+        summary.dq_outcome,
+        summary.quality.rules_evaluated if summary.quality else None,
+        len(summary.quality.failures) if summary.quality else None,
         summary.started_at.date().isoformat(),
     )
+
+
+def _run_frame(publication: Publication, settings: EtlSettings, summary: RunSummary) -> DataFrame:
+    """The run's pipeline_runs row as it will be published if it passes the gate."""
+    row = _run_row(_window(settings), replace(summary, status="succeeded"))
+    return publication.spark.createDataFrame([row], PIPELINE_RUNS)
 
 
 def _stage_run(publication: Publication, window: Mapping[str, str | None], summary: RunSummary) -> None:
     row = publication.spark.createDataFrame([_run_row(window, summary)], PIPELINE_RUNS)
     publication.stage(row, "pipeline_runs", "run_date", ["run_id"])
+    if summary.quality is not None:  # the rules' results go with the run's row, published or failed
+        summary.quality.stage(publication, summary.run_id, summary.started_at.date().isoformat())
 
 
 def _stage_interrupted(publication: Publication, started: dict) -> None:

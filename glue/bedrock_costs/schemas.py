@@ -237,6 +237,32 @@ PIPELINE_RUNS = _struct(
     compacted_dates=T.ArrayType(S),
     recovered_runs=T.ArrayType(S),
     stage_seconds=T.MapType(S, T.DoubleType()),
+    # The data-quality gate (quality/gate.py): passed, warned (failed under policy warn, published),
+    # failed (failed under policy fail, nothing published) or skipped (not evaluated: the run failed before,
+    # or no gate); how many rules it evaluated and how many did not pass. Details: dq_results.
+    dq_outcome=S,
+    dq_rules_evaluated=L,
+    dq_rules_failed=L,
+    run_date=S,
+)
+
+# One row per rule per data-quality evaluation of a run, gated or not (quality/gate.py): the rule as
+# Glue Data Quality reports it (``Rule_<n>``, its text, PASS/FAIL/ERROR, why), the value compared with the
+# threshold, every evaluated metric as JSON text, the policy in force and which engine evaluated it
+# (``local``: the DQDL evaluator of ``bcr etl``; ``glue``: awsgluedq's EvaluateDataQuality in the job).
+DQ_RESULTS = _struct(
+    run_id=S,
+    ruleset=S,
+    rule_name=S,
+    rule=S,
+    outcome=S,
+    failure_reason=S,
+    measured_value=T.DoubleType(),
+    expected=S,
+    evaluated_metrics=S,
+    policy=S,
+    engine=S,
+    evaluated_at=T.TimestampType(),
     run_date=S,
 )
 
@@ -285,6 +311,7 @@ PUBLISHED_TABLES = (
         "Re-delivered request ids whose copies differ: the copy kept, why, and the fields that differ",
     ),
     Table("pipeline_runs", PIPELINE_RUNS, "run_date", "One row per ETL run, failed ones too: status, counts, timings"),
+    Table("dq_results", DQ_RESULTS, "run_date", "One row per data-quality rule per run: outcome, measured value, why"),
 )
 # Table name -> schema: what the DQ rulesets and the dashboard's datasets may read from each table.
 TABLE_SCHEMAS: Mapping[str, T.StructType] = {table.name: table.schema for table in PUBLISHED_TABLES}

@@ -57,10 +57,28 @@ def print_run(summary: RunSummary, out: str) -> None:
         print(f"  dates compacted into one file: {len(summary.compacted_dates)}")
     for problem in summary.problems:
         print(f"  CHECK FAILED: {problem}")
+    print_quality(summary)
     if summary.error:
         print(f"  error: {summary.error}")
     timing = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in summary.stage_seconds.items())
     print(f"  time: {timing}")
+
+
+def print_quality(summary: RunSummary) -> None:
+    """The data-quality gate's verdict: rules passed, and each rule that did not (dq_results has them all)."""
+    quality = summary.quality
+    if quality is None:
+        print("  data quality: not evaluated")
+        return
+    passed = quality.rules_evaluated - len(quality.failures)
+    verdict = {"passed": "passed", "warned": "FAILED, published anyway", "failed": "FAILED, nothing published"}
+    print(
+        f"  data quality: {passed}/{quality.rules_evaluated} rules passed -> {verdict[quality.outcome]} "
+        f"(policy {quality.policy}; see dq_results)"
+    )
+    for ruleset, rule in quality.failures:
+        why = f": {rule.message}" if rule.message else ""
+        print(f"    {rule.outcome} {ruleset} {rule.name} {' '.join(rule.rule.split())[:100]}{why}")
 
 
 def _top(table: DataFrame, column: str, title: str, limit: int = 8) -> None:

@@ -20,7 +20,7 @@ FILES = sorted(path.relative_to(DEFAULT_ROOT).as_posix() for path in DEFAULT_ROO
 
 def test_validate_passes_on_the_committed_definitions(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dashboard", "validate"]) == 0
-    assert "valid (5 datasets, 5 sheets, 36 visuals)" in capsys.readouterr().out
+    assert "valid (6 datasets, 5 sheets, 38 visuals)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("relative", FILES)
@@ -68,8 +68,9 @@ def test_a_renamed_dataset_id_is_drift(tmp_path: Path) -> None:
         change_file=("datasets/daily_costs.json", lambda d: d.update(DataSetId={"Fn::Sub": "${AWS::StackName}-spend"})),
     )
     assert (
-        "refresh schedules cover ['bcr-daily-costs', 'bcr-pipeline-runs', 'bcr-rejected-records'], the SPICE "
-        "datasets are ['bcr-pipeline-runs', 'bcr-rejected-records', 'bcr-spend']" in problems
+        "refresh schedules cover ['bcr-daily-costs', 'bcr-dq-results', 'bcr-pipeline-runs', 'bcr-rejected-records'], "
+        "the SPICE datasets are ['bcr-dq-results', 'bcr-pipeline-runs', 'bcr-rejected-records', 'bcr-spend']"
+        in problems
     )
     assert any(p.startswith("QuickSightSpiceRefresh refreshes ['bcr-daily-costs'") for p in problems)
 

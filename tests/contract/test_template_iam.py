@@ -76,7 +76,9 @@ def identity_problems(where: str, statement: Mapping[str, Any]) -> list[str]:
     for resource in resources:
         if resource.startswith("arn:") and (":*:" in resource or resource.split(":", 5)[-1].startswith("*")):
             problems.append(f"{where}: resource {resource} is not scoped to a named resource")
-        if ":glue:" in resource and not (resource.endswith(":catalog") or "/${GlueDatabase}" in resource):
+        # The catalog, this stack's database and its tables, or this stack's data-quality rulesets.
+        scoped = ("/${GlueDatabase}" in resource, ":dataQualityRuleset/${AWS::StackName}-" in resource)
+        if ":glue:" in resource and not (resource.endswith(":catalog") or any(scoped)):
             problems.append(f"{where}: Glue resource {resource} is not scoped to this stack's database")
     return problems
 
@@ -172,6 +174,16 @@ def _grant(statement: dict):
         (
             _grant(
                 {"Effect": "Allow", "Action": "glue:GetTable", "Resource": {"Fn::Sub": "arn:aws:glue:r:a:table/*/*"}}
+            ),
+            "not scoped to this stack's database",
+        ),
+        (
+            _grant(
+                {
+                    "Effect": "Allow",
+                    "Action": "glue:PublishDataQuality",
+                    "Resource": {"Fn::Sub": "arn:aws:glue:r:a:dataQualityRuleset/*"},
+                }
             ),
             "not scoped to this stack's database",
         ),

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from aws_template import default_refs, fresh_template, resolve, resources, script_constant
 
+from bedrock_costs.quality.gate import DEFAULT_POLICY, POLICIES
+
 # Glue's own job parameters (docs: "Using job parameters in AWS Glue jobs"): the entry script never parses them.
 GLUE_PARAMETERS = {
     "--job-language",
@@ -87,6 +89,19 @@ def test_a_default_that_differs_from_the_script_is_reported() -> None:
     ]
 
 
+def test_the_job_gates_on_exactly_the_templates_rulesets_under_the_policy_parameter() -> None:
+    tpl = fresh_template()
+    refs = default_refs(tpl)
+    job_arguments = tpl["Resources"]["CostEtlJob"]["Properties"]["DefaultArguments"]
+    arguments = {key: resolve(job_arguments[key], refs) for key in ("--dq_rulesets", "--dq_policy")}
+    names = [resolve(r["Properties"]["Name"], refs) for r in resources(tpl, "AWS::Glue::DataQualityRuleset").values()]
+    assert arguments["--dq_rulesets"].split(",") == names
+    # One default everywhere: the parameter, the script's argument and the local gate (bcr etl).
+    assert arguments["--dq_policy"] == script_constant("ARGUMENTS")["dq_policy"] == DEFAULT_POLICY
+    assert sorted(tpl["Parameters"]["DqPolicy"]["AllowedValues"]) == sorted(POLICIES)
+    assert job_arguments["--dq_policy"] == {"Ref": "DqPolicy"}
+
+
 def test_a_lock_is_stale_only_after_any_run_would_have_timed_out() -> None:
     """A lock older than the longest timeout a deployer can choose was left by a run Glue has stopped."""
     tpl = fresh_template()
@@ -137,10 +152,14 @@ def test_alert_rules_cover_failure_timeout_and_the_scripts_reconciliation_event(
     custom = [r for r in rules.values() if r["EventPattern"]["source"] == [script_constant("EVENT_SOURCE")]]
     assert len(custom) == 1
     assert custom[0]["EventPattern"]["detail-type"] == [script_constant("NOT_RECONCILED")]
+    quality = [r for r in rules.values() if r["EventPattern"]["source"] == ["aws.glue-dataquality"]]
+    assert len(quality) == 1
+    assert quality[0]["EventPattern"]["detail-type"] == ["Data Quality Evaluation Results Available"]
+    assert quality[0]["EventPattern"]["detail"]["state"] == ["FAILED"]
     for name, rule in rules.items():
-        assert rule["EventPattern"]["detail"].get("jobName", rule["EventPattern"]["detail"].get("job_name")) == [
-            {"Ref": "CostEtlJob"}
-        ], name
+        detail = rule["EventPattern"]["detail"]
+        job = detail.get("jobName", detail.get("job_name", detail.get("context", {}).get("jobName")))
+        assert job == [{"Ref": "CostEtlJob"}], name
         assert [target["Arn"] for target in rule["Targets"]] == [{"Ref": "AlertsTopic"}], name
     topic = tpl["Resources"]["AlertsTopic"]["Properties"]
     assert topic["KmsMasterKeyId"] == {"Ref": "AlertsKey"}

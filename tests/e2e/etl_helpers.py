@@ -64,11 +64,12 @@ def runs(spark, out: Path) -> list:
 
 
 def file_hashes(out: Path) -> dict[str, str]:
-    """Bytes of every table file, except ``pipeline_runs`` where even a failed run records itself."""
+    """Bytes of every table file, except the run records (``pipeline_runs``, ``dq_results``), which even a
+    failed run writes."""
     return {
         str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.relative_to(out).parts[0] != "pipeline_runs"
+        if p.is_file() and p.relative_to(out).parts[0] not in ("pipeline_runs", "dq_results")
     }
 
 

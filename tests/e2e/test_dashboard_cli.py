@@ -37,7 +37,7 @@ def quicksight(monkeypatch: pytest.MonkeyPatch) -> Stubber:
 
 def stub_live(stubber: Stubber, responses: dict[str, Any]) -> None:
     stubber.add_response("describe_dashboard_definition", responses["dashboard"])
-    for name in ("daily_costs", "invocations", "invocation_tags", "pipeline_runs", "rejected_records"):
+    for name in ("daily_costs", "invocations", "invocation_tags", "pipeline_runs", "rejected_records", "dq_results"):
         stubber.add_response("describe_data_set", responses[f"dataset:{name}"])
     stubber.add_response("describe_data_source", responses["data_source"])
 

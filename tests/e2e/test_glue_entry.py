@@ -30,6 +30,8 @@ from moto.server import ThreadedMotoServer
 from bcr.glue_tables import glue_type
 from bedrock_costs.lock import LOCK_NAME, LockHeld, LockOwner, S3LockStore
 from bedrock_costs.pipeline import RunFailed
+from bedrock_costs.quality.dqdl import parse
+from bedrock_costs.quality.rulesets import load_rulesets
 from bedrock_costs.schemas import PUBLISHED_TABLES, TABLE_SCHEMAS
 
 LOGS_BUCKET, LOGS_PREFIX = "central-bedrock-logs", "bedrock/"
@@ -50,6 +52,7 @@ class Stack:
     argv: list[str]
     template: dict
     queue_url: str
+    rulesets: dict[str, dict]  # GetDataQualityRuleset's answer per ruleset name, as CloudFormation deploys them
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +120,23 @@ def stack(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     argv = [str(ENTRY_SCRIPT), "--JOB_NAME", JOB, "--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_1"]
     argv += [item for key, value in defaults.items() for item in (key, str(value))]
     argv += ["--since", since.isoformat(), "--until", until.isoformat()]
-    yield Stack(endpoint, tables, argv, tpl, queue_url)
+    # The data-quality rulesets as CloudFormation creates them from the template (moto has no Glue DQ).
+    rulesets = {}
+    for resource in resources(tpl, "AWS::Glue::DataQualityRuleset").values():
+        deployed = resolve(resource["Properties"], refs)
+        rulesets[deployed["Name"]] = {k: deployed[k] for k in ("Name", "Ruleset", "TargetTable")}
+    yield Stack(endpoint, tables, argv, tpl, queue_url, rulesets)
     server.stop()
+
+
+class DeployedRulesets:
+    """Glue's GetDataQualityRuleset over the stack's deployed rulesets (moto does not implement Glue DQ)."""
+
+    def __init__(self, deployed: dict[str, dict]) -> None:
+        self._deployed = deployed
+
+    def get_data_quality_ruleset(self, Name: str) -> dict:
+        return self._deployed[Name]
 
 
 def run_job(stack: Stack, corpus: Path, spark, patcher: pytest.MonkeyPatch, patch=None) -> JobRecord:
@@ -127,10 +145,13 @@ def run_job(stack: Stack, corpus: Path, spark, patcher: pytest.MonkeyPatch, patc
     with bedrock_profiles(summaries) as (bedrock_url, asked):
         patcher.setenv("AWS_ENDPOINT_URL", stack.endpoint)
         patcher.setenv("AWS_ENDPOINT_URL_BEDROCK", bedrock_url)
-        stand_ins, record = modules(spark, {f"s3://{LOGS_BUCKET}/{LOGS_PREFIX}": corpus})
+        texts = {name: ruleset["Ruleset"] for name, ruleset in stack.rulesets.items()}
+        stand_ins, record = modules(spark, {f"s3://{LOGS_BUCKET}/{LOGS_PREFIX}": corpus}, texts)
         for name, module in stand_ins.items():
             patcher.setitem(sys.modules, name, module)
         entry = load_entry_script(ENTRY_SCRIPT)
+        real_fetch = entry.fetch_rulesets
+        entry.fetch_rulesets = lambda _glue, names: real_fetch(DeployedRulesets(stack.rulesets), names)
         if patch:
             patch(entry)
         try:
@@ -206,11 +227,12 @@ def test_a_second_run_finds_nothing_new_and_registers_nothing(
 
 
 def _table_files(root: Path) -> dict[str, bytes]:
-    """Every file under the tables folder but ``pipeline_runs``, where even a failed run records itself."""
+    """Every file under the tables folder but ``pipeline_runs`` and ``dq_results``, where even a failed run
+    records itself and its rules' results."""
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).parts[0] != "pipeline_runs"
+        if p.is_file() and p.relative_to(root).parts[0] not in ("pipeline_runs", "dq_results")
     }
 
 
@@ -308,6 +330,70 @@ def test_a_repricing_run_resolves_the_stored_rows_regions_and_keeps_the_ledger(
     last = _last_run(spark, stack.tables)
     assert (last.mode, last.status, last.rows_repriced, last.reconciled) == ("reprice", "succeeded", 0, True)
     assert last.window_cost_change == 0
+
+
+def _dq_rows(spark, tables: Path, run_id: str) -> list:
+    frame = spark.read.schema(TABLE_SCHEMAS["dq_results"]).parquet(str(tables / "dq_results"))
+    return frame.where(frame.run_id == run_id).collect()
+
+
+def test_the_job_gates_on_the_deployed_rulesets_through_evaluate_data_quality(
+    first: JobRecord, stack: Stack, spark
+) -> None:
+    # Each deployed ruleset once, its text exactly as deployed (the stand-in asserts it), with the other tables
+    # and the price catalog as additional sources, publishing to Glue Data Quality and CloudWatch.
+    assert [call[0] for call in first.dq_calls] == list(stack.rulesets)
+    for context, text, aliases, publishing in first.dq_calls:
+        table = stack.rulesets[context]["TargetTable"]["TableName"]
+        assert text == stack.rulesets[context]["Ruleset"]
+        assert table not in aliases and {"pricing", "invocations", "daily_costs", "pipeline_runs"} - {table} <= set(
+            aliases
+        )
+        assert publishing == {
+            "dataQualityEvaluationContext": context,
+            "enableDataQualityCloudWatchMetrics": True,
+            "enableDataQualityResultsPublishing": True,
+        }
+    # The template's rulesets as bcr etl reads them are the same text as the deployed ones.
+    local = {d.table: d.dqdl for d in load_rulesets()}
+    assert {r["TargetTable"]["TableName"]: r["Ruleset"] for r in stack.rulesets.values()} == local
+    # Every rule's outcome is a dq_results row of the run, and the run's row counts them.
+    run = min(spark.read.parquet(str(stack.tables / "pipeline_runs")).collect(), key=lambda r: r.started_at)
+    rows = _dq_rows(spark, stack.tables, run.run_id)
+    expected_rules = sum(len(parse(text).rules) for text in local.values())
+    assert len(rows) == expected_rules == run.dq_rules_evaluated
+    failed = [r for r in rows if r.outcome != "PASS"]
+    assert run.dq_rules_failed == len(failed)
+    assert run.dq_outcome == ("warned" if failed else "passed") and run.status == "succeeded"
+    assert {(r.engine, r.policy) for r in rows} == {("glue", "warn")}
+
+
+def test_under_policy_fail_a_broken_rule_fails_the_job_and_publishes_nothing(
+    first: JobRecord, stack: Stack, corpus: Path, spark, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rule that really breaks: the corpus was delivered on fixed dates long past, so its newest request is
+    # older than DqMaxDataAgeHours (freshness, invocations Rule_6), as when logs stop arriving.
+    first_run = min(spark.read.parquet(str(stack.tables / "pipeline_runs")).collect(), key=lambda r: r.started_at)
+    assert [r.outcome for r in _dq_rows(spark, stack.tables, first_run.run_id) if r.rule_name == "Rule_6"] == ["FAIL"]
+    monkeypatch.setattr(stack, "argv", [*stack.argv, "--dq_policy", "fail"])
+    before = _table_files(stack.tables)
+    with pytest.raises(RunFailed, match=r"data quality failed \(policy fail\).*invocations Rule_6 FAIL") as failure:
+        run_job(stack, corpus, spark, monkeypatch)
+    assert _table_files(stack.tables) == before
+    failed = _last_run(spark, stack.tables)
+    assert (failed.run_id, failed.status, failed.dq_outcome) == (failure.value.summary.run_id, "failed", "failed")
+    assert "event_time" in failed.error and failed.dq_rules_failed >= 1
+    rows = _dq_rows(spark, stack.tables, failed.run_id)
+    assert {r.rule_name for r in rows if r.ruleset == "invocations" and r.outcome == "FAIL"} >= {"Rule_6"}
+    assert {r.policy for r in rows} == {"fail"}
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint)
+    bodies = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+    ]
+    assert any(b["detail"]["run_id"] == failed.run_id and "data quality" in b["detail"]["error"] for b in bodies)
 
 
 def test_the_fallback_option_parser_agrees_with_glues(stack: Stack) -> None:

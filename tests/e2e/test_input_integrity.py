@@ -191,7 +191,11 @@ def test_a_key_that_is_not_a_delivery_hour_is_skipped_and_reported(
 
 def load_glue_entry(monkeypatch: pytest.MonkeyPatch, spark) -> types.ModuleType:
     """The Glue entry script with stand-ins for the ``awsglue`` modules only Glue has."""
-    fakes = {name: types.ModuleType(name) for name in ("awsglue", "awsglue.context", "awsglue.job", "awsglue.utils")}
+    names = ("awsglue", "awsglue.context", "awsglue.job", "awsglue.utils", "awsglue.dynamicframe", "awsgluedq")
+    fakes = {name: types.ModuleType(name) for name in (*names, "awsgluedq.transforms")}
+    # The data-quality step is never reached here: the catalog is refused first.
+    fakes["awsglue.dynamicframe"].DynamicFrame = object
+    fakes["awsgluedq.transforms"].EvaluateDataQuality = object
     fakes["awsglue.context"].GlueContext = lambda _sc: types.SimpleNamespace(spark_session=spark)
     fakes["awsglue.job"].Job = lambda _ctx: types.SimpleNamespace(init=lambda *_: None, commit=lambda: None)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,6 @@ def test_demo_runs_end_to_end_reports_spend_and_writes_the_dashboard_preview(dem
     assert demo_run.tables.joinpath("invocations").is_dir()
     assert f"wrote {demo_run.report}" in demo_run.output
     assert "0 placeholders" in demo_run.output
+    # The demo's fresh sample passes every data-quality rule, and says so.
+    gate = re.search(r"data quality: (\d+)/(\d+) rules passed -> passed \(policy warn", demo_run.output)
+    assert gate and gate[1] == gate[2] and int(gate[1]) > 30, demo_run.output

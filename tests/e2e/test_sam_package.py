@@ -91,7 +91,7 @@ def test_the_packaged_template_points_only_at_s3(packaged: Packaged) -> None:
         for name, resource in packaged.template["Resources"].items()
         if resource["Properties"].get("Fn::Transform", {}).get("Name") == "AWS::Include"
     }
-    assert len(included) == 7  # the QuickSight data source, five datasets and the dashboard
+    assert len(included) == 8  # the QuickSight data source, six datasets and the dashboard
     assert was_local == {".Resources.AssetPublisherFunction.Properties.CodeUri", *included}
     after = dict(strings(packaged.template))
     assert {where: after[where] for where in was_local if not after[where].startswith(f"s3://{ARTIFACTS}/")} == {}

@@ -23,7 +23,7 @@ from bcr.quicksight.placeholders import resolve
 ACCOUNT = ENV.account_id
 DASHBOARD_ID = "costs-prod-bedrock-costs"
 PRINCIPAL = "arn:aws:quicksight:eu-west-1:444455556666:group/default/bedrock-cost-admins"
-DECLARED = ["daily_costs", "invocations", "invocation_tags", "pipeline_runs", "rejected_records"]
+DECLARED = ["daily_costs", "invocations", "invocation_tags", "pipeline_runs", "rejected_records", "dq_results"]
 CLOSED_PORT = "http://127.0.0.1:9"
 
 

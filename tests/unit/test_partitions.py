@@ -88,6 +88,7 @@ def test_many_partitions_are_registered_in_batches(spark, glue, tmp_path: Path) 
 
 
 def test_a_table_missing_from_the_catalog_is_one_clear_error(spark, glue) -> None:
+    glue.delete_table(DatabaseName=DATABASE, Name="dq_results")  # a new table the stack does not declare yet
     with pytest.raises(PartitionRegistrationError, match=r"bedrock_costs.dq_results is not in the Glue Data Catalog"):
         register_new_partitions(glue, spark, DATABASE, ["dq_results"])
 

@@ -88,3 +88,32 @@ class RulesetResult:
     @staticmethod
     def _extra(result: RuleResult) -> dict[str, object]:
         return {"MeasuredValue": result.measured, "Expected": result.expected}
+
+
+# EvaluateDataQuality's ``ruleOutcomes`` say Passed/Failed (and Error when a rule could not run).
+_GLUE_OUTCOMES = {"passed": PASS, "pass": PASS, "failed": FAIL, "fail": FAIL, "error": ERROR}
+
+
+def from_rule_outcomes(ruleset: str, rows: Sequence[Mapping[str, object]], evaluated_at: datetime) -> RulesetResult:
+    """Glue's ``ruleOutcomes`` rows (Rule, Outcome, FailureReason, EvaluatedMetrics) as a ``RulesetResult``.
+
+    Rules are named ``Rule_<n>`` in ruleset order, as ``GetDataQualityResult`` names them; a rule with one
+    metric reports it as the measured value. An outcome Glue did not document is an ERROR, never a pass.
+    """
+    results = []
+    for number, row in enumerate(rows, start=1):
+        raw = str(row.get("Outcome") or "")
+        outcome = _GLUE_OUTCOMES.get(raw.lower(), ERROR)
+        message = row.get("FailureReason") or (None if raw.lower() in _GLUE_OUTCOMES else f"outcome {raw!r}")
+        metrics = {str(k): float(v) for k, v in dict(row.get("EvaluatedMetrics") or {}).items() if v is not None}
+        results.append(
+            RuleResult(
+                name=f"Rule_{number}",
+                rule=str(row.get("Rule") or ""),
+                outcome=outcome,
+                message=str(message) if message else None,
+                metrics=metrics,
+                measured=next(iter(metrics.values())) if len(metrics) == 1 else None,
+            )
+        )
+    return RulesetResult(ruleset, results, evaluated_at)

@@ -10,7 +10,7 @@ would). What Glue deploys and what ``bcr quality`` evaluates are then the same t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,4 +161,18 @@ def load_rulesets(path: Path = DEFAULT_TEMPLATE, overrides: Mapping[str, str] | 
                 aws_name=resolve(properties.get("Name", logical_id), parameters, where),
             )
         )
+    return definitions
+
+
+def fetch_rulesets(glue: Any, names: Sequence[str]) -> list[RulesetDefinition]:
+    """The deployed rulesets, read by name from Glue Data Quality: what CloudFormation created from the
+    template, so the Glue job evaluates the template's text and nothing it could drift from.
+    """
+    definitions = []
+    for name in names:
+        ruleset = glue.get_data_quality_ruleset(Name=name)
+        table = (ruleset.get("TargetTable") or {}).get("TableName")
+        if not table:
+            raise TemplateError(f"data-quality ruleset {name} has no target table")
+        definitions.append(RulesetDefinition(name, table, table, ruleset["Ruleset"], name))
     return definitions

@@ -19,6 +19,8 @@ from bedrock_costs.discover import LogObject, discover_local
 from bedrock_costs.lock import LockHeld
 from bedrock_costs.pipeline import COMPACT, INGEST, REPRICE, EtlSettings, RunFailed, RunSummary, run_pipeline
 from bedrock_costs.profiles import ProfileError, ResolvedProfile, load_profile_file
+from bedrock_costs.quality.gate import DEFAULT_POLICY, POLICIES, WARNED, QualityGate
+from bedrock_costs.quality.rulesets import DEFAULT_TEMPLATE
 from bedrock_costs.read import ObjectReader, local_object_reader, read_local_object, read_local_tails
 from bedrock_costs.s3_source import SourceError, download_objects, list_log_objects, object_reader, parse_s3_uri
 from bedrock_costs.summary import print_run
@@ -41,6 +43,19 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tag-aliases",
         help='JSON overriding which requestMetadata keys feed a tag column, e.g. \'{"tenant": ["org"]}\'',
+    )
+    parser.add_argument(
+        "--dq-policy",
+        choices=POLICIES,
+        default=DEFAULT_POLICY,
+        help="when a data-quality rule fails: fail (publish nothing, exit 1) or warn (publish, warn; default)",
+    )
+    parser.add_argument(
+        "--dq-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a threshold parameter of the template's rulesets, e.g. DqMinPricedRequestShare=0.9",
     )
 
 
@@ -171,6 +186,17 @@ def _mode(args: argparse.Namespace) -> str:
     return COMPACT if getattr(args, "compact", False) else INGEST
 
 
+def quality_gate(args: argparse.Namespace, catalog: list[PriceRow]) -> QualityGate | None:
+    """The template's rulesets (thresholds as given) under the chosen policy; None without a template."""
+    from bcr.commands.quality import selected_rulesets  # that module imports this one
+
+    if not DEFAULT_TEMPLATE.is_file():  # installed without the repository
+        print(f"[etl] no {DEFAULT_TEMPLATE}: data quality not evaluated", file=sys.stderr)
+        return None
+    definitions = selected_rulesets(DEFAULT_TEMPLATE, getattr(args, "dq_param", []), [])
+    return QualityGate(definitions, catalog, getattr(args, "dq_policy", DEFAULT_POLICY))
+
+
 def run_etl(args: argparse.Namespace, logs: str | None, out: str) -> RunSummary:
     """Shared by `bcr etl` and `bcr demo`: inputs, session, pipeline, printed run summary.
 
@@ -189,6 +215,7 @@ def run_etl(args: argparse.Namespace, logs: str | None, out: str) -> RunSummary:
     if Path(out).exists() and not Path(out).is_dir():
         raise UsageError(f"--out {out} is a file, not a folder")
     catalog, profiles, aliases = load_inputs(args)
+    gate = quality_gate(args, catalog)
     objects = find_objects(logs, getattr(args, "cache", DEFAULT_CACHE), since, until) if logs else []
     if mode == REPRICE and not args.profiles:
         print("[etl] --reprice without --profiles: application profile requests become unresolved", file=sys.stderr)
@@ -220,6 +247,7 @@ def run_etl(args: argparse.Namespace, logs: str | None, out: str) -> RunSummary:
             read_local_tails,
             progress=lambda stage: print(f"[etl] {stage}", file=sys.stderr),
             read_object=object_reader_for(logs) if logs else None,
+            quality_gate=gate,
         )
     except LockHeld as exc:
         raise UsageError(str(exc)) from exc
@@ -227,6 +255,8 @@ def run_etl(args: argparse.Namespace, logs: str | None, out: str) -> RunSummary:
         print_run(exc.summary, settings.out)
         raise
     print_run(summary, settings.out)
+    if summary.quality is not None and summary.dq_outcome == WARNED:
+        print(f"WARNING: {summary.quality.describe()}", file=sys.stderr)
     return summary
 
 
