@@ -31,6 +31,7 @@ from bedrock_costs.offloaded import with_offloaded_ttl
 from bedrock_costs.parse import parse_lines
 from bedrock_costs.pipeline import EtlSettings, RunSummary, enrich, run_pipeline
 from bedrock_costs.profiles import ResolvedProfile, fetch_profiles, load_profile_file, profiles_from_summaries
+from bedrock_costs.quality.rulesets import RulesetDefinition, fetch_rulesets, load_rulesets
 from bedrock_costs.quarantine import rejected_records
 from bedrock_costs.read import (
     FileCheck,
@@ -53,7 +54,6 @@ from bedrock_costs.tags import DEFAULT_TAG_ALIASES, parse_tag_aliases
 
 if TYPE_CHECKING:  # the evaluator needs lark (and the template PyYAML): imported when quality() runs
     from bedrock_costs.quality.results import RulesetResult
-    from bedrock_costs.quality.rulesets import RulesetDefinition
 
 # Log objects a notebook reads by default: the newest ones of the window, enough to see every stage at work
 # in seconds; pass another bound (or None) to Workbench.open.
@@ -114,7 +114,7 @@ def local_sources(
         read_tails=read_local_tails,
         read_object=local_object_reader(logs),
         tables=str(Path(tables).resolve()),
-        rulesets=_template_rulesets,
+        rulesets=load_rulesets,
     )
 
 
@@ -148,38 +148,9 @@ def glue_sources(
         read_tails=lambda objs: read_tails(s3, objs),
         read_object=object_reader(s3, parse_s3_uri(job["logs_uri"])[0]),
         tables=job["scratch_tables_uri"].rstrip("/"),
-        rulesets=lambda: deployed_rulesets(client("glue"), names),
+        rulesets=lambda: fetch_rulesets(client("glue"), names),
         s3=s3,
     )
-
-
-def _template_rulesets() -> list[RulesetDefinition]:
-    from bedrock_costs.quality.rulesets import load_rulesets
-
-    return load_rulesets()
-
-
-def deployed_rulesets(glue: Any, names: Sequence[str]) -> list[RulesetDefinition]:
-    """The rulesets as deployed (``GetDataQualityRuleset``): a Glue session has no template.yaml."""
-    from botocore.exceptions import ClientError
-
-    from bedrock_costs.quality.rulesets import RulesetDefinition
-
-    found = []
-    for name in names:
-        try:
-            ruleset = glue.get_data_quality_ruleset(Name=name)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise RuntimeError(
-                f"cannot read the deployed ruleset {name} ({error.get('Code')}: {error.get('Message')}); the "
-                "session runs as the job's role, which needs glue:GetDataQualityRuleset on it"
-            ) from exc
-        table = ruleset["TargetTable"]["TableName"]
-        found.append(
-            RulesetDefinition(logical_id=name, name=table, table=table, dqdl=ruleset["Ruleset"], aws_name=name)
-        )
-    return found
 
 
 @dataclass

@@ -31,7 +31,8 @@ from bcr.sessions.config import (
 )
 from bcr.sessions.stack import from_stack
 from bedrock_costs.discover import LogObject
-from bedrock_costs.session import deployed_rulesets, sample
+from bedrock_costs.quality.rulesets import fetch_rulesets
+from bedrock_costs.session import sample
 from bedrock_costs.spark import PIPELINE_CONF
 
 STACK, REGION, ACCOUNT = "costs-prod", "eu-west-1", "210987654321"
@@ -270,7 +271,7 @@ def test_the_deployed_rulesets_are_read_by_name() -> None:
             },
             {"Name": f"{STACK}-invocations"},
         )
-        (ruleset,) = deployed_rulesets(glue, [f"{STACK}-invocations"])
+        (ruleset,) = fetch_rulesets(glue, [f"{STACK}-invocations"])
     assert (ruleset.name, ruleset.table, ruleset.dqdl, ruleset.aws_name) == (
         "invocations",
         "invocations",
@@ -283,10 +284,10 @@ def test_a_ruleset_the_role_may_not_read_says_which_permission_is_missing() -> N
     glue = boto3.client("glue", region_name=REGION)
     with Stubber(glue) as stub, pytest.raises(RuntimeError) as caught:
         stub.add_client_error("get_data_quality_ruleset", "AccessDeniedException", "not authorized", 400)
-        deployed_rulesets(glue, [f"{STACK}-invocations"])
+        fetch_rulesets(glue, [f"{STACK}-invocations"])
     assert str(caught.value) == (
-        f"cannot read the deployed ruleset {STACK}-invocations (AccessDeniedException: not authorized); the "
-        "session runs as the job's role, which needs glue:GetDataQualityRuleset on it"
+        f"cannot read the deployed ruleset {STACK}-invocations (AccessDeniedException: not authorized); the job's "
+        "role (a Glue session runs as it too) needs glue:GetDataQualityRuleset on it"
     )
 
 

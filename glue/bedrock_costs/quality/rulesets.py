@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 RESOURCE_TYPE = "AWS::Glue::DataQualityRuleset"
@@ -37,29 +36,39 @@ class RulesetDefinition:
     aws_name: str
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (``!Sub``, ``!Ref``, ``!GetAtt`` …) read as their long form."""
+@cache
+def _cfn_loader() -> type:
+    """YAML with CloudFormation's short tags (``!Sub``, ``!Ref``, ``!GetAtt`` …) read as their long form.
 
+    PyYAML is imported here, not at module level: the Glue job reads the deployed rulesets through this
+    module and does not install it (tests/contract/test_glue_boundary.py).
+    """
+    import yaml
 
-def _construct_tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
+    def construct_tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+        name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if suffix == "GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value}
 
+    class CfnLoader(yaml.SafeLoader):
+        pass
 
-_CfnLoader.add_multi_constructor("!", _construct_tag)
+    CfnLoader.add_multi_constructor("!", construct_tag)
+    return CfnLoader
 
 
 def load_template(path: Path = DEFAULT_TEMPLATE) -> dict[str, Any]:
+    import yaml
+
     try:
-        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)
+        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_cfn_loader())
     except FileNotFoundError:
         raise TemplateError(f"{path}: no such file") from None
     except yaml.YAMLError as exc:
@@ -168,9 +177,18 @@ def fetch_rulesets(glue: Any, names: Sequence[str]) -> list[RulesetDefinition]:
     """The deployed rulesets, read by name from Glue Data Quality: what CloudFormation created from the
     template, so the Glue job evaluates the template's text and nothing it could drift from.
     """
+    from botocore.exceptions import ClientError
+
     definitions = []
     for name in names:
-        ruleset = glue.get_data_quality_ruleset(Name=name)
+        try:
+            ruleset = glue.get_data_quality_ruleset(Name=name)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise RuntimeError(
+                f"cannot read the deployed ruleset {name} ({error.get('Code')}: {error.get('Message')}); the job's "
+                "role (a Glue session runs as it too) needs glue:GetDataQualityRuleset on it"
+            ) from exc
         table = (ruleset.get("TargetTable") or {}).get("TableName")
         if not table:
             raise TemplateError(f"data-quality ruleset {name} has no target table")

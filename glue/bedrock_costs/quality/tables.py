@@ -15,8 +15,6 @@ from pyspark.sql import DataFrame, SparkSession
 
 from bedrock_costs import storage
 from bedrock_costs.catalog import PriceRow
-from bedrock_costs.quality.dqdl import parse
-from bedrock_costs.quality.evaluate import evaluate_ruleset
 from bedrock_costs.quality.results import ERROR, RuleResult, RulesetResult
 from bedrock_costs.quality.rulesets import RulesetDefinition
 from bedrock_costs.schemas import TABLE_SCHEMAS
@@ -52,6 +50,11 @@ def evaluate_rulesets(
     A ruleset whose table is missing reports one ERROR instead of passing. ``history`` holds past
     metric values per ruleset name, for dynamic rules.
     """
+    # The parser needs lark, which the Glue job does not install: it imports this module for the datasets
+    # only and evaluates with Glue's own engine (tests/contract/test_glue_boundary.py).
+    from bedrock_costs.quality.dqdl import parse
+    from bedrock_costs.quality.evaluate import evaluate_ruleset
+
     moment = now or datetime.now(UTC)
     results = []
     for definition in definitions:
