@@ -35,14 +35,14 @@ from bedrock_costs.read import local_object_reader, read_local_tails
 from bedrock_costs.spark import local_session
 
 
-def corpus(workdir: Path, records: int, seed: int) -> tuple[Path, dict]:
-    """Generate the corpus once per (records, seed); later runs reuse it."""
-    logs = workdir / f"logs-{records}-{seed}"
+def corpus(workdir: Path, records: int, seed: int, days: int = 3) -> tuple[Path, dict]:
+    """Generate the corpus once per (records, seed, days); later runs reuse it."""
+    logs = workdir / (f"logs-{records}-{seed}" if days == 3 else f"logs-{records}-{seed}-{days}d")
     manifest = logs / "_generator_manifest.json"
     if not manifest.exists():
         shutil.rmtree(logs, ignore_errors=True)
         start = time.perf_counter()
-        generate_logs(logs, records=records, seed=seed)
+        generate_logs(logs, records=records, seed=seed, days=days)
         print(f"generated {records} records in {time.perf_counter() - start:.1f}s", file=sys.stderr)
     return logs, json.loads(manifest.read_text())
 
@@ -122,11 +122,20 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("LOGS", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument(
+        "--hourly",
+        action="store_true",
+        help="instead: one day of --records requests, then an hour's worth (1/24) added to it, against the "
+        "same hour into empty tables",
+    )
+    parser.add_argument(
         "--definitions", type=Path, default=DEFAULT_ROOT, help="dashboard definitions for the report figures"
     )
     args = parser.parse_args()
     if args.floor:
         floor(*args.floor)
+        return
+    if args.hourly:
+        hourly(args.workdir, args.records, args.seed)
         return
     logs, manifest = corpus(args.workdir, args.records, args.seed)
     compressed = sum(p.stat().st_size for p in logs.rglob("*.json.gz") if "/data/" not in str(p))
@@ -137,9 +146,8 @@ def main() -> None:
     floor_s = whole_process(__file__, "--floor", str(logs), str(floor_out))
     first_out = args.workdir / "tables-first"
     shutil.rmtree(first_out, ignore_errors=True)
-    etl = ("-m", "bcr.cli", "etl", "--logs", str(logs), "--profiles", str(logs / "inference_profiles.json"))
-    first_s = whole_process(*etl, "--out", str(first_out))
-    incremental = whole_process(*etl, "--out", str(first_out))
+    first_s = whole_process(*etl_args(logs, first_out))
+    incremental = whole_process(*etl_args(logs, first_out))
 
     start = time.perf_counter()
     spark = local_session()
@@ -170,6 +178,42 @@ def main() -> None:
     print(f"reconciled: {summary.reconciled}")
     print(f"data quality: {rules} rules on the tables in {quality:.1f} s ({passed} passed)")
     report_figures(args.workdir / "tables", args.definitions, args.workdir / "report.html")
+
+
+def etl_args(logs: Path, out: Path) -> tuple[str, ...]:
+    """A whole `bcr etl` process on ``logs`` into ``out``."""
+    return (
+        "-m",
+        "bcr.cli",
+        "etl",
+        "--logs",
+        str(logs),
+        "--profiles",
+        str(logs / "inference_profiles.json"),
+        "--out",
+        str(out),
+    )
+
+
+def hourly(workdir: Path, records: int, seed: int) -> None:
+    """What an hourly run costs on a day that already holds ``records`` rows, against the same new rows
+    into empty tables: a run's cost should follow its new rows, not the day's.
+    """
+    day, _ = corpus(workdir, records, seed, days=1)
+    hour, hour_manifest = corpus(workdir, max(records // 24, 1), seed + 1, days=1)
+    alone_out, day_out = workdir / "hourly-alone", workdir / "hourly-day"
+    for out in (alone_out, day_out):
+        shutil.rmtree(out, ignore_errors=True)
+    day_s = whole_process(*etl_args(day, day_out))
+    added_s = whole_process(*etl_args(hour, day_out))
+    alone_s = whole_process(*etl_args(hour, alone_out))
+    again_s = whole_process(*etl_args(hour, day_out))
+    hour_records = hour_manifest["lines"]
+    print(f"day: {records} records in one date, first run {day_s:.1f} s (whole process)")
+    print(f"hour: {hour_records} new records of the same date")
+    print(f"  into that day:      {added_s:6.1f} s")
+    print(f"  into empty tables:  {alone_s:6.1f} s  (the new rows' own cost; ratio {added_s / alone_s:.2f})")
+    print(f"  the same hour again (nothing new): {again_s:.1f} s")
 
 
 def report_figures(tables: Path, definitions: Path, out: Path) -> None:

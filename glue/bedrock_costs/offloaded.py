@@ -14,11 +14,11 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from bedrock_costs.read import ObjectReader
@@ -81,18 +81,28 @@ def read_ttl_1h(uri: str, read_object: ObjectReader) -> int | None:
         return None
 
 
-def with_offloaded_ttl(batch: DataFrame, read_object: ObjectReader | None) -> DataFrame:
-    """Fill ``cache_write_1h_tokens`` where it is unknown and the response body was offloaded.
-
-    Expects the parse's ``output_body_s3_path`` and ``parse_warnings``. Grain unchanged. Requests whose body
-    cannot be read keep the unknown split and get ``output.outputBodyS3Path:unreachable`` in their warnings.
-    """
-    needs_body = (
+def needs_body() -> Column:
+    """True for a parsed request whose 1-hour cache-write split can only come from its offloaded body."""
+    return (
         F.col("cache_write_1h_tokens").isNull()
         & (F.col("cache_write_tokens") > 0)
         & F.col("output_body_s3_path").isNotNull()
     )
-    uris = sorted(row[0] for row in batch.where(needs_body).select("output_body_s3_path").distinct().collect())
+
+
+def with_offloaded_ttl(
+    batch: DataFrame, read_object: ObjectReader | None, uris: Iterable[str] | None = None
+) -> DataFrame:
+    """Fill ``cache_write_1h_tokens`` where it is unknown and the response body was offloaded.
+
+    Expects the parse's ``output_body_s3_path`` and ``parse_warnings``. Grain unchanged. Requests whose body
+    cannot be read keep the unknown split and get ``output.outputBodyS3Path:unreachable`` in their warnings.
+    ``uris``: the bodies the batch needs (``needs_body``), when already gathered.
+    """
+    needs = needs_body()
+    if uris is None:
+        uris = [row[0] for row in batch.where(needs).select("output_body_s3_path").distinct().collect()]
+    uris = sorted(set(uris))
     if not uris:
         return batch
     found: Mapping[str, int | None] = dict.fromkeys(uris)
@@ -102,13 +112,13 @@ def with_offloaded_ttl(batch: DataFrame, read_object: ObjectReader | None) -> Da
     table = batch.sparkSession.createDataFrame(list(found.items()), "output_body_s3_path string, _ttl_1h long")
     joined = batch.join(F.broadcast(table), "output_body_s3_path", "left")
     ttl = F.col("_ttl_1h")
-    unreachable = needs_body & ttl.isNull()
+    unreachable = needs & ttl.isNull()
     warnings = F.array_sort(F.concat(F.coalesce(F.col("parse_warnings"), F.array()), F.array(F.lit(UNREACHABLE))))
     return joined.withColumns(
         {
             # least() skips nulls: an unreadable body must leave the split unknown, not all 1-hour.
             "cache_write_1h_tokens": F.when(
-                needs_body & ttl.isNotNull(), F.least(F.col("cache_write_tokens"), ttl)
+                needs & ttl.isNotNull(), F.least(F.col("cache_write_tokens"), ttl)
             ).otherwise(F.col("cache_write_1h_tokens")),
             "parse_warnings": F.when(unreachable, warnings).otherwise(F.col("parse_warnings")),
         }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from bedrock_costs import storage
 from bedrock_costs.aggregate import conform, invocation_tags
@@ -33,10 +34,10 @@ from bedrock_costs.commit import Publication, recover
 from bedrock_costs.dedupe import dedupe
 from bedrock_costs.discover import LogObject
 from bedrock_costs.lock import DEFAULT_STALE_AFTER, LockOwner, LockStore, hold, lock_store_for
-from bedrock_costs.normalize import with_models, with_principals
-from bedrock_costs.offloaded import with_offloaded_ttl
+from bedrock_costs.normalize import model_columns, with_models, with_principals
+from bedrock_costs.offloaded import needs_body, with_offloaded_ttl
 from bedrock_costs.parse import parse_lines
-from bedrock_costs.pricing import UNPRICED_STATUSES, price_invocations
+from bedrock_costs.pricing import UNPRICED_STATUSES, price_band, price_invocations
 from bedrock_costs.profiles import ResolvedProfile
 from bedrock_costs.quality.gate import SKIPPED, DataQualityFailed, GateOutcome, QualityGate
 from bedrock_costs.quarantine import stage_quarantine
@@ -50,6 +51,13 @@ INGEST, REPRICE, COMPACT = "ingest", "reprice", "compact"
 # A damaged object is read this many times in all (each run that lists it), then left quarantined until
 # a run passes retry_damaged.
 DAMAGED_READS = 3
+# The processed-object state is partitioned by the objects' delivery date, so a run reads only its dates.
+STATE_PARTITION = "delivery_date"
+
+
+def usage_date() -> F.Column:
+    """A ledger row's date: the UTC date of its event."""
+    return F.date_format("event_time", "yyyy-MM-dd")
 
 
 @dataclass(frozen=True)
@@ -155,14 +163,19 @@ def select_objects(
 
     An object is read when it was never read with this size (a rewritten object is read again; its
     requests then count as already stored), or when every read of it so far was damaged and it has been
-    read fewer than ``DAMAGED_READS`` times (always, with ``retry_damaged``). The comparison runs in
-    Spark and only the chosen keys come back, so the driver never holds the whole processing history.
+    read fewer than ``DAMAGED_READS`` times (always, with ``retry_damaged``). The state is kept per
+    delivery date (an object's hour folder), and only the dates of the listed objects are read: a run's
+    cost follows its objects, not the length of the history. The comparison runs in Spark and only the
+    chosen keys come back.
     """
     if reprocess or not objects:
         return list(objects), 0
-    state = storage.read_table(spark, storage.table_path(out, storage.STATE), PROCESSED_FILES)
-    if state is None:
+    root = storage.table_path(out, storage.STATE)
+    days = sorted({obj.delivery_date.isoformat() for obj in objects})
+    files = [f for day in days for f in storage.list_files(spark, f"{root}/{STATE_PARTITION}={day}")]
+    if not files:
         return list(objects), 0
+    state = storage.read_files(spark, root, PROCESSED_FILES, files)
     by_key = {(source_key(obj.path), obj.size): obj for obj in objects}
     candidates = spark.createDataFrame(list(by_key), "source_file string, size long")
     history = state.groupBy("source_file", "size").agg(
@@ -179,16 +192,45 @@ def select_objects(
     return todo, sum(1 for row in chosen if row["retried"])
 
 
+def lookup_keys(catalog: Sequence[PriceRow]) -> dict[str, F.Column]:
+    """What ``enrich`` and the offloaded-body read look up, per accepted line, as arrays for ``file_stats``
+    to gather with the line counts (one Spark job instead of one per lookup).
+    """
+    accepted = F.col("reject_reason").isNull()
+
+    def key(*columns: str | F.Column) -> F.Column:
+        return F.when(accepted, F.array(F.struct(*columns)))
+
+    return {
+        "models": key("model_id_raw"),
+        "principals": key("principal_arn"),
+        "metadata": F.when(accepted, F.transform(F.map_keys("request_metadata"), lambda k: F.struct(k))),
+        "prices": key("model_id_raw", "region", "service_tier", usage_date(), price_band(catalog)),
+        "bodies": F.when(accepted & needs_body(), F.array(F.struct("output_body_s3_path"))),
+    }
+
+
 def enrich(
     batch: DataFrame,
     catalog: Sequence[PriceRow],
     profiles: Mapping[str, ResolvedProfile],
     tag_aliases: Mapping[str, Sequence[str]],
+    keys: Mapping[str, Iterable[tuple]] | None = None,
 ) -> DataFrame:
-    """Parsed requests → ledger rows: model, principal, semantic tags, prices. One row per request."""
-    modelled = with_principals(with_models(batch, profiles))
-    tagged = with_semantic_tags(modelled, "request_metadata", tag_aliases)
-    return price_invocations(tagged, catalog)
+    """Parsed requests → ledger rows: model, principal, semantic tags, prices. One row per request.
+
+    ``keys``: what ``lookup_keys`` gathered from the batch; without them each lookup finds its own keys.
+    """
+    if keys is None:
+        modelled = with_principals(with_models(batch, profiles))
+        return price_invocations(with_semantic_tags(modelled, "request_metadata", tag_aliases), catalog)
+    modelled = with_principals(with_models(batch, profiles, keys["models"]), keys["principals"])
+    tagged = with_semantic_tags(modelled, "request_metadata", tag_aliases, [k for (k,) in keys["metadata"]])
+    prices = []
+    for raw, region, tier, day, band in keys["prices"]:
+        model = model_columns(raw, profiles)
+        prices.append((model["model_id"], region, model["inference_scope"], tier, day, band))
+    return price_invocations(tagged, catalog, prices)
 
 
 def run_pipeline(
@@ -407,9 +449,10 @@ def _ingest(
         # per handful of small log objects.
         slots = 4 * spark.sparkContext.defaultParallelism
         parsed = parse_lines(read_lines(spark, todo)).coalesce(slots).cache()
-        stats = file_stats(parsed)
+        stats = file_stats(parsed, lookup_keys(catalog), {"rejected": F.col("reject_reason").isNotNull()})
         checks = check_files(todo, read_tails(todo), stats, read_object)
     summary.lines_read = sum(s.lines for s in stats.values())
+    keys = {name: set().union(*(s.distinct[name] for s in stats.values())) for name in lookup_keys(catalog)}
     broken = [check for check in checks if not check.complete]
     summary.corrupt_files = [check.source_file for check in broken]
     numbered = number_lines(parsed, stats)
@@ -417,25 +460,23 @@ def _ingest(
     with _timed(summary, "quarantine", progress):
         # The delivery date is the object's hour folder, already parsed by discovery.
         delivered = {source_key(o.path): o.delivery_date.isoformat() for o in todo}
-        summary.rejects_by_reason, problems = stage_quarantine(publication, numbered, broken, delivered, stamp)
+        rejected = sum(s.counted["rejected"] for s in stats.values())
+        summary.rejects_by_reason, problems = stage_quarantine(
+            publication, numbered, broken, delivered, stamp, rejected
+        )
         summary.problems += problems
 
     with _timed(summary, "dedupe and price", progress):
-        accepted = numbered.where(F.col("reject_reason").isNull()).withColumn(
-            "usage_date", F.date_format("event_time", "yyyy-MM-dd")
-        )
+        accepted = numbered.where(F.col("reject_reason").isNull()).withColumn("usage_date", usage_date())
         # Before dedupe: a re-delivery is compared with the stored copy as that copy was stored, its
         # 1-hour split read from the offloaded body too, so the split is no false conflict.
-        accepted = with_offloaded_ttl(accepted, read_object)
+        accepted = with_offloaded_ttl(accepted, read_object, [uri for (uri,) in keys["bodies"]])
         stored = storage.read_table(spark, storage.table_path(settings.out, "invocations"), INVOCATIONS)
         deduped = dedupe(accepted, stored)
         summary.redelivered, summary.already_stored = deduped.redelivered, deduped.already_stored
-        # Every lookup below scans the new rows once more: cache them without the line-numbering join.
-        fresh = deduped.rows.cache()
-        ledger = conform(
-            enrich(fresh, catalog, profiles, settings.tag_aliases).select("*", *(v.alias(k) for k, v in stamp.items())),
-            INVOCATIONS,
-        )
+        # The lookups' keys were gathered with the line counts: the new rows are computed once, as written.
+        enriched = enrich(deduped.rows, catalog, profiles, settings.tag_aliases, keys)
+        ledger = conform(enriched.select("*", *(v.alias(k) for k, v in stamp.items())), INVOCATIONS)
 
     with _timed(summary, "merge invocations", progress):
         staged = publication.stage(ledger, "invocations", "usage_date", LEDGER_ORDER)
@@ -448,20 +489,18 @@ def _ingest(
         summary.affected_dates = sorted(written)
         _stage_conflicts(spark, settings.out, deduped.conflicts, stamp, summary, publication)
     deduped.release()
-    fresh.unpersist()
 
     with _timed(summary, "aggregate", progress):
         _stage_dates(spark, settings, added, written, summary, publication)
     processed = spark.createDataFrame(
-        [(source_key(o.path), o.size, summary.run_id, source_key(o.path) in summary.corrupt_files) for o in todo],
-        PROCESSED_FILES,
+        [
+            (key, o.size, summary.run_id, key in summary.corrupt_files, o.delivery_date.isoformat())
+            for o in todo
+            for key in [source_key(o.path)]
+        ],
+        T.StructType([*PROCESSED_FILES.fields, T.StructField(STATE_PARTITION, T.StringType())]),
     )
-    publication.stage(
-        processed.withColumn("run_date", F.lit(summary.started_at.date().isoformat())),
-        storage.STATE,
-        "run_date",
-        ["source_file"],
-    )
+    publication.stage(processed, storage.STATE, STATE_PARTITION, ["source_file"])
     parsed.unpersist()
 
 

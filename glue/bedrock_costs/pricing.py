@@ -10,7 +10,7 @@ a silent $0.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import reduce
@@ -51,6 +51,8 @@ _RATE_FIELDS = (
     ("cache_write_5m", "usd_per_1m_cache_write_5m"),
     ("cache_write_1h", "usd_per_1m_cache_write_1h"),
 )
+# What a catalog lookup depends on; ``_band`` is ``price_band``.
+PRICE_KEYS = ("model_id", "region", "inference_scope", "service_tier", "usage_date", "_band")
 _PRICE_COLUMNS = T.StructType(
     [T.StructField("price_key", T.StringType())] + [T.StructField(f"_rate_{name}", RATE) for name, _ in _RATE_FIELDS]
 )
@@ -127,16 +129,25 @@ def _status(rate_missing: Column, rate: dict[str, Column]) -> Column:
     )
 
 
-def price_invocations(df: DataFrame, catalog: Sequence[PriceRow]) -> DataFrame:
+def price_band(catalog: Sequence[PriceRow]) -> Column:
+    """A request's long-context band under ``catalog`` (part of its price key)."""
+    return context_band(prompt_tokens(), [row.prompt_tokens_above for row in catalog if row.unit == "token"])
+
+
+def price_invocations(
+    df: DataFrame, catalog: Sequence[PriceRow], keys: Iterable[tuple[object, ...]] | None = None
+) -> DataFrame:
     """Add ``pricing_status``, ``price_key`` and the cost columns. Grain unchanged: one row per request.
 
     Expects the token classes, ``model_id``, ``region``, ``inference_scope``, ``service_tier``,
     ``status``, ``usage_date`` and ``parse_warnings``. USD. A request is ``priced`` only when every count it
     is billed for is known and in range and the catalog has a rate for every class it used; a model
     without a 1-hour cache-write rate has no 1-hour writes, so an unknown split does not matter there.
+    ``keys``: the distinct ``PRICE_KEYS`` values (with the band as ``price_band`` gives it), when already
+    gathered.
     """
     token_rows = [row for row in catalog if row.unit == "token"]
-    banded = df.withColumn("_band", context_band(prompt_tokens(), [row.prompt_tokens_above for row in token_rows]))
+    banded = df.withColumn("_band", price_band(catalog))
 
     def compute(*key: object) -> tuple[object, ...]:
         model_id, region, scope, tier, day, band = key
@@ -156,8 +167,7 @@ def price_invocations(df: DataFrame, catalog: Sequence[PriceRow]) -> DataFrame:
             return (None,) * (1 + len(_RATE_FIELDS))
         return (row.price_key, *(per_token(getattr(row, field)) for _, field in _RATE_FIELDS))
 
-    keys = ["model_id", "region", "inference_scope", "service_tier", "usage_date", "_band"]
-    priced = join_lookup(banded, keys, compute, _PRICE_COLUMNS)
+    priced = join_lookup(banded, PRICE_KEYS, compute, _PRICE_COLUMNS, keys)
 
     uncached = F.coalesce(F.col("input_tokens"), F.lit(0))
     output = F.coalesce(F.col("output_tokens"), F.lit(0))

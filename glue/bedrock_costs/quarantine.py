@@ -53,8 +53,16 @@ def stage_quarantine(
     damaged: Sequence[FileCheck],
     delivered: Mapping[str, str],
     stamp: Mapping[str, Column],
+    rejected_lines: int | None = None,
 ) -> tuple[dict[str, int], list[str]]:
-    """Stage the run's ``rejected_records``; return (rejects by reason code, problems with the staging)."""
+    """Stage the run's ``rejected_records``; return (rejects by reason code, problems with the staging).
+
+    ``rejected_lines``: how many lines of ``numbered`` are rejected, when already counted. With none, no
+    damaged object and no stored entries for these deliveries, there is nothing to stage or check.
+    """
+    dates = sorted(set(delivered.values()))
+    if rejected_lines == 0 and not damaged and not publication.committed("rejected_records", "delivery_date", dates):
+        return {}, []
     rejected = rejected_records(numbered, damaged, delivered, stamp).cache()
     counts = rejected.groupBy("reason_code", "delivery_date").count().collect()
     by_reason: dict[str, int] = {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -103,19 +103,44 @@ def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
 
 @dataclass(frozen=True)
 class FileStats:
-    """What was read from one object: its line count, bytes and the id of its first row."""
+    """What was read from one object: its line count, bytes and the id of its first row, plus what the
+    caller asked ``file_stats`` to gather (distinct values, counts of matching lines).
+    """
 
     lines: int
     bytes_read: int
     first_row: int
+    distinct: Mapping[str, frozenset[tuple]] = field(default_factory=dict)
+    counted: Mapping[str, int] = field(default_factory=dict)
 
 
-def file_stats(parsed: DataFrame) -> dict[str, FileStats]:
-    """``source_file -> FileStats`` in one small aggregate over the parsed frame."""
+def file_stats(
+    parsed: DataFrame, distinct: Mapping[str, F.Column] | None = None, counted: Mapping[str, F.Column] | None = None
+) -> dict[str, FileStats]:
+    """``source_file -> FileStats`` in one small aggregate over the parsed frame.
+
+    ``distinct`` names array columns whose elements (structs; a null array adds nothing) are gathered as
+    distinct tuples, ``counted`` boolean columns whose true lines are counted: every small fact a run needs
+    from its batch comes back with the line counts, in the same Spark job, instead of one job each.
+    """
+    distinct, counted = distinct or {}, counted or {}
     rows = parsed.groupBy("source_file").agg(
-        F.count(F.lit(1)).alias("n"), F.sum("line_bytes").alias("b"), F.min("row_id").alias("first")
+        F.count(F.lit(1)).alias("n"),
+        F.sum("line_bytes").alias("b"),
+        F.min("row_id").alias("first"),
+        *(F.array_distinct(F.flatten(F.collect_set(column))).alias(f"_d_{name}") for name, column in distinct.items()),
+        *(F.count_if(column).alias(f"_c_{name}") for name, column in counted.items()),
     )
-    return {r["source_file"]: FileStats(int(r["n"]), int(r["b"] or 0), int(r["first"])) for r in rows.collect()}
+    return {
+        r["source_file"]: FileStats(
+            int(r["n"]),
+            int(r["b"] or 0),
+            int(r["first"]),
+            {name: frozenset(tuple(v) for v in r[f"_d_{name}"]) for name in distinct},
+            {name: int(r[f"_c_{name}"]) for name in counted},
+        )
+        for r in rows.collect()
+    }
 
 
 def number_lines(parsed: DataFrame, stats: Mapping[str, FileStats]) -> DataFrame:

@@ -70,16 +70,19 @@ def keys_by_column(keys: Iterable[str], aliases: Mapping[str, Sequence[str]]) ->
     return result
 
 
-def with_semantic_tags(df: DataFrame, metadata: str, aliases: Mapping[str, Sequence[str]]) -> DataFrame:
+def with_semantic_tags(
+    df: DataFrame, metadata: str, aliases: Mapping[str, Sequence[str]], keys: Iterable[str] | None = None
+) -> DataFrame:
     """Add one column per semantic tag from the ``metadata`` map column. Grain unchanged.
 
     The distinct raw keys are few, so they are matched against the aliases in Python once; each tag column
     is then a plain ``coalesce`` of map lookups, best alias first. Blank values are skipped, so an empty
-    ``TenantID`` never hides a real ``tenant``.
+    ``TenantID`` never hides a real ``tenant``. ``keys``: the distinct metadata keys, when already gathered.
     """
-    keys = [row[0] for row in df.select(F.explode(F.map_keys(metadata))).distinct().collect()]
+    if keys is None:
+        keys = [row[0] for row in df.select(F.explode(F.map_keys(metadata))).distinct().collect()]
     columns = []
-    for column, raw_keys in keys_by_column(sorted(keys), aliases).items():
+    for column, raw_keys in keys_by_column(sorted(set(keys)), aliases).items():
         values = [F.nullif(F.trim(F.element_at(F.col(metadata), F.lit(key))), F.lit("")) for key in raw_keys]
         columns.append((F.coalesce(*values) if values else F.lit(None).cast("string")).alias(column))
     return df.select("*", *columns)
