@@ -29,6 +29,15 @@ LINEAGE = ("run_id", "ingested_at", "detected_at")
 
 
 PROFILES = "inference_profiles.json"
+# What a run's summary and the demo's cost summary print (bedrock_costs/summary.py), in every front end.
+SUMMARY_HEADINGS = (
+    "reconciled",
+    "Total spend",
+    "Spend by model",
+    "Spend by tenant",
+    "Spend by caller",
+    "Pricing status",
+)
 
 
 def etl(logs: Path | str, out: Path, *extra: str) -> int:

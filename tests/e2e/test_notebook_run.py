@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from etl_helpers import LINEAGE, content
+from etl_helpers import LINEAGE, SUMMARY_HEADINGS, content
 
 from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
 from bedrock_costs.discover import discover_local
@@ -96,12 +96,5 @@ def test_it_ends_with_the_quality_rulesets_and_the_demo_summary(notebook, spark)
 
     assert outcomes(results) == outcomes(expected)
     assert {result.ruleset for result in results} == {"invocations", "daily_costs", "pipeline_runs"}
-    for heading in (
-        "reconciled",
-        "Total spend",
-        "Spend by model",
-        "Spend by tenant",
-        "Spend by caller",
-        "Pricing status",
-    ):
+    for heading in SUMMARY_HEADINGS:
         assert heading in printed

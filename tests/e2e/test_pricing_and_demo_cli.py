@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from etl_helpers import SUMMARY_HEADINGS
 
 from bcr.cli import main
 
@@ -37,14 +38,7 @@ def test_coverage_without_profiles_counts_every_application_profile_as_unpriced(
 
 def test_demo_runs_end_to_end_reports_spend_and_writes_the_dashboard_preview(demo_run) -> None:
     assert demo_run.exit_code == 0
-    for heading in (
-        "reconciled",
-        "Total spend",
-        "Spend by model",
-        "Spend by tenant",
-        "Spend by caller",
-        "Pricing status",
-    ):
+    for heading in SUMMARY_HEADINGS:
         assert heading in demo_run.output
     assert "PRIVATE-" not in demo_run.output
     assert demo_run.tables.joinpath("invocations").is_dir()
