@@ -30,7 +30,7 @@ from bedrock_costs.discover import discover_local
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import load_profile_file
 from bedrock_costs.quality.rulesets import load_rulesets
-from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
+from bedrock_costs.quality.tables import evaluate_rulesets, table_datasets
 from bedrock_costs.read import local_object_reader, read_local_tails
 from bedrock_costs.spark import local_session
 
@@ -105,8 +105,7 @@ def timed_run(spark, logs: Path, out: Path) -> tuple[float, RunSummary]:
 
 def timed_quality(spark, tables: Path) -> tuple[float, int, int]:
     """Seconds to evaluate every ruleset (as of an hour after the newest request), rules run, rules passed."""
-    datasets = read_tables(spark, str(tables))
-    datasets[PRICING] = catalog_frame(spark, load_catalog(DEFAULT_CATALOG))
+    datasets = table_datasets(spark, str(tables), load_catalog(DEFAULT_CATALOG))
     newest = datasets["invocations"].agg({"event_time": "max"}).first()[0].replace(tzinfo=UTC)
     start = time.perf_counter()
     results = evaluate_rulesets(load_rulesets(), datasets, now=newest + timedelta(hours=1))

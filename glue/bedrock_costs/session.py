@@ -261,10 +261,9 @@ class Workbench:
 
     def quality(self, now: datetime | None = None) -> list[RulesetResult]:
         """The data-quality rulesets on the tables ``run`` wrote, evaluated like `bcr quality` does."""
-        from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
+        from bedrock_costs.quality.tables import evaluate_rulesets, table_datasets
 
-        datasets = read_tables(self.spark, self.sources.tables)
-        datasets[PRICING] = catalog_frame(self.spark, self.sources.catalog)
+        datasets = table_datasets(self.spark, self.sources.tables, self.sources.catalog)
         return evaluate_rulesets(self.sources.rulesets(), datasets, now=now)
 
     def quality_frame(self, results: Sequence[RulesetResult]) -> DataFrame:

@@ -39,6 +39,16 @@ def read_tables(spark: SparkSession, root: str) -> dict[str, DataFrame]:
     return frames
 
 
+def table_datasets(spark: SparkSession, root: str, catalog: Sequence[PriceRow]) -> dict[str, DataFrame]:
+    """What the rulesets see: every cost table under ``root``, plus the price catalog as ``pricing`` (none
+    when there are no tables).
+    """
+    frames = read_tables(spark, root)
+    if frames:
+        frames[PRICING] = catalog_frame(spark, catalog)
+    return frames
+
+
 def evaluate_rulesets(
     definitions: Sequence[RulesetDefinition],
     datasets: Mapping[str, DataFrame],

@@ -100,14 +100,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"--tables {tables}: no such folder")
     definitions = selected_rulesets(args.template, args.param, args.ruleset)
     catalog = load_pricing(args.pricing)
-    from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
+    from bedrock_costs.quality.tables import evaluate_rulesets, table_datasets
     from bedrock_costs.spark import local_session  # start the JVM only once the inputs are valid
 
     spark = local_session()
-    datasets = read_tables(spark, str(tables.resolve()))
+    datasets = table_datasets(spark, str(tables.resolve()), catalog)
     if not datasets:
         raise UsageError(f"--tables {tables}: no cost tables in this folder (run `bcr etl` or `bcr demo` first)")
-    datasets[PRICING] = catalog_frame(spark, catalog)
     results = evaluate_rulesets(definitions, datasets, now=args.as_of)
     if args.json:
         print(json.dumps([result.to_json() for result in results], indent=2, default=str))
