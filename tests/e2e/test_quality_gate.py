@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from etl_helpers import PROFILES, file_hashes, runs
+from etl_helpers import PROFILES, etl, file_hashes, runs
 from pyspark.sql import functions as F
 
 from bcr.cli import main
@@ -129,3 +129,19 @@ def test_under_warn_the_run_publishes_warns_and_records_what_the_evaluator_finds
                 assert row.measured_value == pytest.approx(rule.measured), rule.rule
     priced_rule = next(r for r in rows if PRICED_RULE in r.rule)
     assert priced_rule.measured_value == pytest.approx(share) and priced_rule.outcome == "FAIL"
+
+
+def test_a_run_with_nothing_new_still_judges_freshness_on_the_newest_date(
+    etl_tables: Path, corpus: Path, tmp_path: Path, spark
+) -> None:
+    """The gate reads only the dates a run writes, plus the newest: with nothing new that date alone must
+    still show that the logs stopped arriving (the corpus is days old; the default window is 48 hours)."""
+    out = tmp_path / "tables"
+    shutil.copytree(etl_tables, out)
+    before = file_hashes(out)
+    assert etl(corpus, out, "--dq-policy", "fail") == 1
+    failed = runs(spark, out)[-1]
+    assert (failed.files_new, failed.rows_written, failed.status) == (0, 0, "failed")
+    assert 'ColumnValues "event_time" > (now() - 48 hours)' in failed.error
+    assert failed.dq_rules_failed == 1  # the ledger's own rules pass on the newest date
+    assert file_hashes(out) == before
