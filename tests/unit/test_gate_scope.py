@@ -26,12 +26,17 @@ def _rows(spark, schema, rows: list[tuple[str, str]], key: str, partition: str) 
     )
 
 
+def _stage_ledger(spark, publication: Publication, rows: list[tuple[str, str]]) -> None:
+    ledger = _rows(spark, INVOCATIONS, rows, "request_id", "usage_date")
+    publication.stage(ledger, "invocations", "usage_date", ["request_id"])
+
+
 @pytest.fixture
 def out(tmp_path: Path, spark) -> Path:
     """Three stored days of ledger (two requests each) and two days of run history."""
     first = Publication(spark, str(tmp_path), "run-0")
     ledger = [(f"{day}-{n}", day) for day in STORED_DAYS for n in (1, 2)]
-    first.stage(_rows(spark, INVOCATIONS, ledger, "request_id", "usage_date"), "invocations", "usage_date", ["request_id"])
+    _stage_ledger(spark, first, ledger)
     runs = [("run-a", "2026-11-21"), ("run-b", "2026-11-22")]
     first.stage(_rows(spark, PIPELINE_RUNS, runs, "run_id", "run_date"), "pipeline_runs", "run_date", ["run_id"])
     first.commit()
@@ -42,7 +47,7 @@ def out(tmp_path: Path, spark) -> Path:
 def _read(spark, out: Path, staged: list[tuple[str, str]]) -> dict[str, set[tuple[str, str]]]:
     run = Publication(spark, str(out), "run-1")
     if staged:
-        run.stage(_rows(spark, INVOCATIONS, staged, "request_id", "usage_date"), "invocations", "usage_date", ["request_id"])
+        _stage_ledger(spark, run, staged)
     frames = final_tables(run, ["invocations", "pipeline_runs"])
     return {
         "invocations": {(r.usage_date, r.request_id) for r in frames["invocations"].collect()},
