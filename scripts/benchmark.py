@@ -1,7 +1,7 @@
 """Benchmark `bcr etl`: records/s and MB/s on a generated corpus, against Spark's own floor, and the time the
 data-quality rulesets take on the tables it wrote.
 
-Not a test: it prints figures. Usage: ``scripts/dev bench [--records N] [--workdir DIR]``.
+Not a test: it prints figures. Usage: ``scripts/dev bench [--records N] [--workdir DIR] [--whole-runs-only]``.
 
 The *floor* is what plain PySpark needs for the least this job must do: read the fields the ledger needs
 with an explicit schema and write them as date-partitioned Parquet, in a fresh JVM with the same session
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -80,11 +81,16 @@ def floor(logs: Path, out: Path) -> None:
     flat.write.mode("overwrite").partitionBy("usage_date").parquet(str(out))
 
 
-def whole_process(*args: str) -> float:
-    """Wall time of a fresh Python process (and so a fresh JVM) running ``args``."""
+def whole_process(*args: str) -> tuple[float, str]:
+    """Wall time and standard output of a fresh Python process (and so a fresh JVM) running ``args``."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, *args], check=True, capture_output=True)
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, *args], check=True, capture_output=True, text=True)
+    return time.perf_counter() - start, done.stdout
+
+
+def stage_times(etl_output: str) -> str:
+    """The stage timings line a `bcr etl` run prints."""
+    return next((line.strip() for line in etl_output.splitlines() if line.strip().startswith("time:")), "")
 
 
 def timed_run(spark, logs: Path, out: Path) -> tuple[float, RunSummary]:
@@ -127,6 +133,11 @@ def main() -> None:
         "same hour into empty tables",
     )
     parser.add_argument(
+        "--whole-runs-only",
+        action="store_true",
+        help="only the floor, the first `bcr etl` and the no-new-data run (whole processes): for large corpora",
+    )
+    parser.add_argument(
         "--definitions", type=Path, default=DEFAULT_ROOT, help="dashboard definitions for the report figures"
     )
     args = parser.parse_args()
@@ -139,33 +150,39 @@ def main() -> None:
     logs, manifest = corpus(args.workdir, args.records, args.seed)
     compressed = sum(p.stat().st_size for p in logs.rglob("*.json.gz") if "/data/" not in str(p))
     uncompressed = manifest["bytes_uncompressed"]
+    print(
+        f"corpus: {manifest['lines']} lines in {manifest['files']} objects, {uncompressed / 1e6:.0f} MB "
+        f"({compressed / 1e6:.0f} MB gzip), {uncompressed / max(manifest['lines'], 1):.0f} B/line; "
+        f"{os.cpu_count()} cores",
+        flush=True,
+    )
 
     floor_out = args.workdir / "floor"
     shutil.rmtree(floor_out, ignore_errors=True)
-    floor_s = whole_process(__file__, "--floor", str(logs), str(floor_out))
+    floor_s, _ = whole_process(__file__, "--floor", str(logs), str(floor_out))
+    print(f"floor (plain PySpark read + partitioned write, whole process): {floor_s:6.1f} s", flush=True)
     first_out = args.workdir / "tables-first"
     shutil.rmtree(first_out, ignore_errors=True)
-    first_s = whole_process(*etl_args(logs, first_out))
-    incremental = whole_process(*etl_args(logs, first_out))
+    first_s, first_run = whole_process(*etl_args(logs, first_out))
+    print(
+        f"first `bcr etl` (whole process, empty output):                {first_s:6.1f} s  "
+        f"{first_s / floor_s:.2f}x the floor, {manifest['lines'] / first_s:.0f} lines/s"
+    )
+    print(f"  {stage_times(first_run)}")
+    nothing_new, idle_run = whole_process(*etl_args(logs, first_out))
+    print(f"no new files (whole `bcr etl` process incl. Spark start): {nothing_new:.1f} s")
+    print(f"  {stage_times(idle_run)}", flush=True)
+    if args.whole_runs_only:
+        return
 
     start = time.perf_counter()
     spark = local_session()
     spark_start = time.perf_counter() - start
     cold, _ = timed_run(spark, logs, args.workdir / "tables-cold")
     warm, summary = timed_run(spark, logs, args.workdir / "tables")
-
     quality, rules, passed = timed_quality(spark, args.workdir / "tables")
 
     lines = summary.lines_read
-    print(
-        f"corpus: {lines} records in {manifest['files']} objects, {uncompressed / 1e6:.0f} MB "
-        f"({compressed / 1e6:.0f} MB gzip), {uncompressed / max(lines, 1):.0f} B/record"
-    )
-    print(f"floor (plain PySpark read + partitioned write, whole process): {floor_s:6.1f} s")
-    print(
-        f"first `bcr etl` (whole process, empty output):                {first_s:6.1f} s  "
-        f"{first_s / floor_s:.2f}x the floor, {lines / first_s:.0f} records/s"
-    )
     print(f"spark start:          {spark_start:6.1f} s")
     print(f"first run in this JVM: {cold:5.1f} s  {lines / cold:8.0f} records/s")
     print(
@@ -173,9 +190,8 @@ def main() -> None:
         f"({compressed / 1e6 / warm:.1f} MB/s gzip)"
     )
     print("  stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items()))
-    print(f"no new files (whole `bcr etl` process incl. Spark start): {incremental:.1f} s")
     print(f"reconciled: {summary.reconciled}")
-    print(f"data quality: {rules} rules on the tables in {quality:.1f} s ({passed} passed)")
+    print(f"data quality: {rules} rules on the whole tables in {quality:.1f} s ({passed} passed)")
     report_figures(args.workdir / "tables", args.definitions, args.workdir / "report.html")
 
 
@@ -203,10 +219,10 @@ def hourly(workdir: Path, records: int, seed: int) -> None:
     alone_out, day_out = workdir / "hourly-alone", workdir / "hourly-day"
     for out in (alone_out, day_out):
         shutil.rmtree(out, ignore_errors=True)
-    day_s = whole_process(*etl_args(day, day_out))
-    added_s = whole_process(*etl_args(hour, day_out))
-    alone_s = whole_process(*etl_args(hour, alone_out))
-    again_s = whole_process(*etl_args(hour, day_out))
+    day_s, _ = whole_process(*etl_args(day, day_out))
+    added_s, _ = whole_process(*etl_args(hour, day_out))
+    alone_s, _ = whole_process(*etl_args(hour, alone_out))
+    again_s, _ = whole_process(*etl_args(hour, day_out))
     hour_records = hour_manifest["lines"]
     print(f"day: {records} records in one date, first run {day_s:.1f} s (whole process)")
     print(f"hour: {hour_records} new records of the same date")

@@ -165,31 +165,33 @@ def select_objects(
     requests then count as already stored), or when every read of it so far was damaged and it has been
     read fewer than ``DAMAGED_READS`` times (always, with ``retry_damaged``). The state is kept per
     delivery date (an object's hour folder), and only the dates of the listed objects are read: a run's
-    cost follows its objects, not the length of the history. The comparison runs in Spark and only the
-    chosen keys come back.
+    cost follows its objects, not the length of the history. Spark sums up each object's reads and the
+    comparison is a dictionary lookup: no job ships the listing to the executors.
     """
     if reprocess or not objects:
         return list(objects), 0
     root = storage.table_path(out, storage.STATE)
     days = sorted({obj.delivery_date.isoformat() for obj in objects})
     files = [f for day in days for f in storage.list_files(spark, f"{root}/{STATE_PARTITION}={day}")]
-    if not files:
-        return list(objects), 0
+    history = _reads_by_object(spark, root, files) if files else {}
+    todo, retried = [], 0
+    for obj in sorted(objects):
+        clean, reads = history.get((source_key(obj.path), obj.size), (None, 0))
+        if reads == 0:
+            todo.append(obj)
+        elif not clean and (retry_damaged or reads < DAMAGED_READS):
+            todo.append(obj)
+            retried += 1
+    return todo, retried
+
+
+def _reads_by_object(spark: SparkSession, root: str, files: Sequence[str]) -> dict[tuple[str, int], tuple[bool, int]]:
+    """``(source_file, size) -> (any read clean, reads)`` from the given processed-object state files."""
     state = storage.read_files(spark, root, PROCESSED_FILES, files)
-    by_key = {(source_key(obj.path), obj.size): obj for obj in objects}
-    candidates = spark.createDataFrame(list(by_key), "source_file string, size long")
-    history = state.groupBy("source_file", "size").agg(
+    grouped = state.groupBy("source_file", "size").agg(
         F.max(~F.col("corrupt")).alias("clean"), F.count(F.lit(1)).alias("reads")
     )
-    retry = ~F.col("clean") & (F.lit(retry_damaged) | (F.col("reads") < DAMAGED_READS))
-    chosen = (
-        candidates.join(history, ["source_file", "size"], "left")
-        .where(F.col("reads").isNull() | retry)
-        .select("source_file", "size", F.col("reads").isNotNull().alias("retried"))
-        .collect()
-    )
-    todo = sorted(by_key[(row["source_file"], row["size"])] for row in chosen)
-    return todo, sum(1 for row in chosen if row["retried"])
+    return {(r["source_file"], r["size"]): (r["clean"], r["reads"]) for r in grouped.collect()}
 
 
 def lookup_keys(catalog: Sequence[PriceRow]) -> dict[str, F.Column]:
