@@ -126,5 +126,10 @@ def read_files(spark: SparkSession, base: str, schema: T.StructType, files: Sequ
 
 
 def write_partitioned(df: DataFrame, root: str, column: str, order: Sequence[str]) -> None:
-    """One sorted file per partition value: the same rows always give the same bytes."""
-    (df.repartition(column).sortWithinPartitions(*order).write.mode("overwrite").partitionBy(column).parquet(root))
+    """One sorted file per partition value: the same rows always give the same bytes.
+
+    The partition column leads the sort: Spark's writer sorts by it anyway, and a sort that does not start
+    with it would be replaced by the writer's, leaving rows in whatever order the shuffle delivered them.
+    """
+    sorted_rows = df.repartition(column).sortWithinPartitions(column, *order)
+    sorted_rows.write.mode("overwrite").partitionBy(column).parquet(root)
