@@ -5,7 +5,8 @@ Evaluation has two phases. Planning asks every rule (composites included) for th
 needs: plain aggregates (row counts, null counts, compliant-row counts, min/max/mean …) are collected
 into *one* ``agg`` over the primary dataset, ``where`` clauses becoming conditional aggregates inside it;
 value-frequency statistics (uniqueness, distinct counts) take one job per column set; each ``CustomSql``
-and ``ReferentialIntegrity`` takes one. Judging then turns the numbers into outcomes. A rule that
+and ``ReferentialIntegrity`` takes one, and these jobs run side by side. Judging then turns the numbers
+into outcomes. A rule that
 cannot be planned (a missing column, a bad ``where`` clause, an unsupported rule type or option) becomes
 an ERROR result; it never passes silently and never stops the other rules.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +35,8 @@ from bedrock_costs.quality.predicates import age_predicate, length_predicate, va
 from bedrock_costs.quality.results import ERROR, FAIL, PASS, RuleResult, RulesetResult, fmt
 
 PRIMARY = "primary"
+# Spark jobs of one ruleset run at once (see ``_Plan.run``).
+_PARALLEL_JOBS = 4
 
 
 class RuleError(Exception):
@@ -97,17 +101,35 @@ class _Plan:
         return key
 
     def run(self) -> dict[str, object]:
-        values: dict[str, object] = {}
-        if self.aggregates:
-            names = {key: f"m{index}" for index, key in enumerate(self.aggregates)}
-            (row,) = self.primary.agg(*(column.alias(names[key]) for key, column in self.aggregates.items())).collect()
-            values.update({key: row[names[key]] for key in self.aggregates})
-        for key, run in self.jobs.items():
-            try:
-                values[key] = run()
-            except Exception as exc:
-                values[key] = RuleError(_first_line(exc))
+        """Every measurement, the aggregate and the jobs side by side on a few threads: a small Spark job
+        spends most of its time being planned and compiled on the driver, which overlaps with another's work.
+        The datasets are visible to SQL under their aliases while the jobs run.
+        """
+        context = self.primary.sparkSession.sparkContext._jsc.sc()  # type: ignore[attr-defined]
+        caller = context.getLocalProperties().clone()  # job group and description go with the jobs
+
+        def in_caller_context(measure: Callable[[], object]) -> Callable[[], object]:
+            def run() -> object:
+                context.setLocalProperties(caller)
+                return measure()
+
+            return run
+
+        with _views({PRIMARY: self.primary, **self.sources}), ThreadPoolExecutor(_PARALLEL_JOBS) as pool:
+            aggregate = pool.submit(in_caller_context(self._aggregate_values)) if self.aggregates else None
+            jobs = {key: pool.submit(in_caller_context(run)) for key, run in self.jobs.items()}
+            values: dict[str, object] = dict(aggregate.result()) if aggregate else {}
+            for key, job in jobs.items():
+                try:
+                    values[key] = job.result()
+                except Exception as exc:
+                    values[key] = RuleError(_first_line(exc))
         return values
+
+    def _aggregate_values(self) -> dict[str, object]:
+        names = {key: f"m{index}" for index, key in enumerate(self.aggregates)}
+        (row,) = self.primary.agg(*(column.alias(names[key]) for key, column in self.aggregates.items())).collect()
+        return {key: row[names[key]] for key in self.aggregates}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -414,9 +436,8 @@ def _custom_sql(rule: Rule, ctx: _Context) -> Judge:
     if len(query.columns) != 1:
         raise RuleError(f"the query must return one column, it returns {len(query.columns)}")
 
-    def run() -> object:
-        with _views(frames):
-            rows = spark.sql(statement).take(2)
+    def run() -> object:  # the plan's run makes the datasets visible under their aliases
+        rows = spark.sql(statement).take(2)
         if len(rows) != 1:
             raise RuleError(f"the query must return one row, it returned {'none' if not rows else 'several'}")
         return rows[0][0]
