@@ -6,9 +6,8 @@ needs: plain aggregates (row counts, null counts, compliant-row counts, min/max/
 into *one* ``agg`` over the primary dataset, ``where`` clauses becoming conditional aggregates inside it;
 value-frequency statistics (uniqueness, distinct counts) take one job per column set; each ``CustomSql``
 and ``ReferentialIntegrity`` takes one, and these jobs run side by side. Judging then turns the numbers
-into outcomes. A rule that
-cannot be planned (a missing column, a bad ``where`` clause, an unsupported rule type or option) becomes
-an ERROR result; it never passes silently and never stops the other rules.
+into outcomes. A rule that cannot be planned (a missing column, a bad ``where`` clause, an unsupported rule
+type or option) becomes an ERROR result; it never passes silently and never stops the other rules.
 
 The primary dataset is ``primary`` in ``CustomSql``; other datasets are passed by alias (``sources``) and
 are visible to ``CustomSql`` and ``ReferentialIntegrity`` under that alias.
