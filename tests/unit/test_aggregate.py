@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from decimal import Decimal
 
@@ -184,6 +185,19 @@ def test_daily_costs_groups(daily):
 def test_daily_costs_sums(daily, group, expected):
     _, rows = daily
     assert {k: rows[group][k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("requests", [70, 20_011])
+def test_latency_percentiles_are_exact_nearest_ranks(spark, requests):
+    """p50 and p90 are the latencies at ranks ⌈n/2⌉ and ⌈9n/10⌉ (computed here in integers), a missing latency
+    left out; past 10,000 requests in a group ``percentile_approx`` was off by a few ranks.
+    """
+    latencies = random.Random(requests).sample(range(1, 10 * requests), requests)  # distinct: a wrong rank shows
+    rows = [ledger(f"r{i}", latency=ms) for i, ms in enumerate(latencies)] + [ledger("no-latency")]
+    (row,) = daily_costs(spark.createDataFrame(rows, INVOCATIONS)).collect()
+    ordered = sorted(latencies)
+    p50, p90 = ordered[-(-requests // 2) - 1], ordered[-(-9 * requests // 10) - 1]
+    assert (row.request_count, row.latency_ms_p50, row.latency_ms_p90) == (requests + 1, p50, p90)
 
 
 def test_invocation_tags(ledger_frame):
