@@ -33,6 +33,7 @@ from bedrock_costs.catalog import PriceRow
 from bedrock_costs.commit import Publication, recover
 from bedrock_costs.dedupe import dedupe
 from bedrock_costs.discover import LogObject
+from bedrock_costs.history import CLOSED_DAYS_CHECKED, stage_closed_days, stage_rows
 from bedrock_costs.lock import DEFAULT_STALE_AFTER, LockOwner, LockStore, hold, lock_store_for
 from bedrock_costs.normalize import model_columns, with_models, with_principals
 from bedrock_costs.offloaded import needs_body, with_offloaded_ttl
@@ -279,6 +280,9 @@ def run_pipeline(
                 _rewrite(settings, catalog, profiles, summary, publication, progress)
             if not summary.reconciled:
                 raise ReconciliationError(_mismatch(summary))
+            with _timed(summary, "compact run history", progress):
+                window = None if settings.mode == COMPACT else CLOSED_DAYS_CHECKED
+                stage_closed_days(publication, started.date().isoformat(), window)
             if quality_gate is not None:
                 with _timed(summary, "data quality", progress):
                     summary.quality = quality_gate.check(publication, _run_frame(publication, settings, summary))
@@ -407,7 +411,7 @@ def _run_frame(publication: Publication, settings: EtlSettings, summary: RunSumm
 
 def _stage_run(publication: Publication, window: Mapping[str, str | None], summary: RunSummary) -> None:
     row = publication.spark.createDataFrame([_run_row(window, summary)], PIPELINE_RUNS)
-    publication.stage(row, "pipeline_runs", "run_date", ["run_id"])
+    stage_rows(publication, "pipeline_runs", row)
     if summary.quality is not None:  # the rules' results go with the run's row, published or failed
         summary.quality.stage(publication, summary.run_id, summary.started_at.date().isoformat())
 

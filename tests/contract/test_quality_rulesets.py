@@ -14,6 +14,7 @@ from bedrock_costs.parse import OPERATIONS, REQUEST_STATUSES
 from bedrock_costs.pricing import PRICING_STATUSES
 from bedrock_costs.quality.dqdl import Composite, Rule, Text, parse
 from bedrock_costs.quality.evaluate import HANDLERS
+from bedrock_costs.quality.gate import RUN_HISTORY_DATES
 from bedrock_costs.quality.rulesets import DEFAULT_TEMPLATE, TemplateError, load_rulesets, load_template
 from bedrock_costs.quality.tables import PRICING
 from bedrock_costs.schemas import TABLE_SCHEMAS
@@ -97,3 +98,10 @@ def test_template_is_valid_cloudformation() -> None:
     from cfnlint.api import lint_file
 
     assert [str(match) for match in lint_file(Path(DEFAULT_TEMPLATE))] == []
+
+
+def test_the_gate_reads_enough_run_history_for_the_largest_row_count_comparison() -> None:
+    """Each run date holds at least one run: the gate's window holds the run and the most previous runs the
+    row-count rule may be set to compare it with."""
+    allowed = load_template()["Parameters"]["DqRowCountHistoryRuns"]["MaxValue"]
+    assert allowed + 1 <= RUN_HISTORY_DATES

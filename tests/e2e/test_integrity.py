@@ -468,6 +468,34 @@ def test_a_date_crowded_with_files_is_compacted_by_the_run_that_adds_to_it(histo
     assert content(spark, out) == reference
 
 
+def _history_rows(spark, out: Path, table: str) -> list[tuple]:
+    return sorted(tuple(str(v) for v in row) for row in spark.read.parquet(str(out / table)).collect())
+
+
+def test_the_run_history_of_a_closed_day_is_compacted_with_a_run_that_passes(history, spark) -> None:
+    """Two runs' history files moved to a past day; a run failing its gate leaves them be, the next run
+    rewrites the day into one file per table, and every row is kept."""
+    logs, out, _held_back, _data = history
+    assert etl(logs, out) == 0  # a second run: two files of history today
+    closed = "2026-01-05"
+    for table in ("pipeline_runs", "dq_results"):
+        (today,) = [f for f in (out / table).iterdir() if f.is_dir()]
+        today.rename(out / table / f"run_date={closed}")
+        assert len(list((out / table / f"run_date={closed}").glob("*.parquet"))) == 2
+    before = {table: _history_rows(spark, out, table) for table in ("pipeline_runs", "dq_results")}
+
+    assert etl(logs, out, "--dq-policy", "fail") == 1  # nothing new, and the sample is days old: freshness fails
+    for table in ("pipeline_runs", "dq_results"):
+        assert len(list((out / table / f"run_date={closed}").glob("*.parquet"))) == 2  # nothing published
+
+    assert etl(logs, out) == 0
+    for table, rows in before.items():
+        assert len(list((out / table / f"run_date={closed}").glob("*.parquet"))) == 1
+        kept = [row for row in _history_rows(spark, out, table) if row[-1] == closed]
+        assert kept == rows  # the two runs' rows, none lost or added
+    assert len(runs(spark, out)) == 4  # the two moved, the failed one, the last one
+
+
 # 6. One run at a time ----------------------------------------------------------------------------------------
 
 

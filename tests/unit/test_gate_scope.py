@@ -1,5 +1,5 @@
 """What the data-quality gate reads: the dates a run writes plus the newest date of the dated tables, and the
-run history whole, so its cost follows the run's data rather than the length of the ledger."""
+newest run dates of the run history, so its cost follows the run's data rather than the length of the ledger."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bedrock_costs.commit import Publication
+from bedrock_costs.quality import gate
 from bedrock_costs.quality.gate import final_tables
 from bedrock_costs.schemas import INVOCATIONS, PIPELINE_RUNS
 
@@ -59,7 +60,7 @@ def test_a_late_request_for_an_old_date_is_gated_with_that_date_and_the_newest(o
     found = _read(spark, out, [("late", "2026-11-20")])
     assert {day for day, _ in found["invocations"]} == {"2026-11-20", "2026-11-22"}  # never the 21st
     assert ("2026-11-20", "late") in found["invocations"] and len(found["invocations"]) == 5
-    assert found["pipeline_runs"] == {("2026-11-21", "run-a"), ("2026-11-22", "run-b")}  # history whole
+    assert found["pipeline_runs"] == {("2026-11-21", "run-a"), ("2026-11-22", "run-b")}  # both within the window
 
 
 def test_a_run_that_writes_nothing_still_reads_the_newest_date_for_freshness(out: Path, spark) -> None:
@@ -70,3 +71,10 @@ def test_a_run_that_writes_nothing_still_reads_the_newest_date_for_freshness(out
 def test_a_run_that_opens_a_new_date_reads_only_that_date(out: Path, spark) -> None:
     found = _read(spark, out, [("new", "2026-11-23")])
     assert found["invocations"] == {("2026-11-23", "new")}
+
+
+def test_the_run_history_is_read_for_its_newest_run_dates_only(
+    out: Path, spark, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gate, "RUN_HISTORY_DATES", 1)
+    assert _read(spark, out, [])["pipeline_runs"] == {("2026-11-22", "run-b")}

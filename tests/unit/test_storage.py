@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from pathlib import Path
 
 import duckdb
@@ -42,3 +43,25 @@ def test_the_same_rows_in_another_order_give_the_same_bytes(spark, tmp_path: Pat
         for name in "ab"
     }
     assert digest["a"] == digest["b"]
+
+
+# Names a listing's one-string description could be misread on: separators of that description and of paths.
+AWKWARD = ("plain", "with space", "comma, space", "semi; colon", "brace}{", "isDirectory=true", "day=2026-11-20")
+
+
+@pytest.mark.parametrize("described", [True, False], ids=["from-description", "entry-by-entry"])
+def test_listings_name_every_entry_whatever_its_name(spark, tmp_path: Path, monkeypatch, described: bool) -> None:
+    if described:  # the fast path must read every name itself
+        monkeypatch.setattr(storage, "_entries_one_by_one", lambda _statuses: pytest.fail("fell back"))
+    else:  # the fallback when the description cannot be read
+        monkeypatch.setattr(storage, "_STATUS", re.compile("never matches"))
+    for name in AWKWARD:
+        (tmp_path / f"{name} folder").mkdir()
+        (tmp_path / f"{name} file").write_bytes(b"x")
+    for hidden in ("_SUCCESS", ".part.crc", "_staging"):
+        (tmp_path / hidden).mkdir() if hidden == "_staging" else (tmp_path / hidden).write_bytes(b"")
+    assert storage.list_folders(spark, str(tmp_path)) == sorted(f"{name} folder" for name in AWKWARD)
+    assert storage.list_files(spark, str(tmp_path)) == sorted(f"{tmp_path}/{name} file" for name in AWKWARD)
+    folders = storage.partition_folders(spark, str(tmp_path), "day")
+    assert folders == {"2026-11-20 folder": f"file:{tmp_path}/day=2026-11-20 folder/"}
+    assert storage.list_files(spark, str(tmp_path / "missing")) == []

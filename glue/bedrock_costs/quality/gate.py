@@ -3,9 +3,9 @@
 A run stages its files (``commit.py``); before its manifest is written, the gate reads every table the
 rulesets use as it will be after publishing (kept files plus staged ones, ``Publication.read_final``), with
 the run's own ``pipeline_runs`` row added as succeeded, and evaluates the rulesets on that. The dated tables
-are read for the dates the run writes and the newest date only (``final_tables``), so an hourly run checks
-its own day, not a year of history; ``bcr quality`` audits whole tables. The policy
-decides what a failed rule does:
+are read for the dates the run writes and the newest date only, the run history for its newest 101 run
+dates (``final_tables``), so an hourly run checks its own day, not a year of history; ``bcr quality``
+audits whole tables. The policy decides what a failed rule does:
 
 - ``fail``: the run fails and publishes nothing; its ``failed`` pipeline_runs row names the rules;
 - ``warn``: the run publishes, and the failure is recorded (``dq_outcome = warned``) and alerted.
@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame
 from bedrock_costs import storage
 from bedrock_costs.catalog import PriceRow
 from bedrock_costs.commit import Publication
+from bedrock_costs.history import RUN_DATE, stage_rows
 from bedrock_costs.quality.results import PASS, RuleResult, RulesetResult
 from bedrock_costs.quality.rulesets import RulesetDefinition
 from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets
@@ -42,6 +43,10 @@ PASSED, WARNED, FAILED, SKIPPED = "passed", "warned", "failed", "skipped"
 LOCAL, GLUE = "local", "glue"
 # Tables partitioned by this are gated on the dates a run writes (and the newest one), not whole.
 SCOPED_PARTITION = "usage_date"
+# The run history the gate reads: the newest 101 run dates. Each holds at least one run, so even a daily
+# schedule keeps in view the run and the 100 before it that DqRowCountHistoryRuns may compare it with (its
+# maximum), and the read stops growing with the history (a closed day is one file, history.py).
+RUN_HISTORY_DATES = 101
 # A failed run's error names at most this many rules (dq_results holds all of them).
 _NAMED_RULES = 5
 
@@ -128,7 +133,7 @@ class GateOutcome:
     def stage(self, publication: Publication, run_id: str, run_date: str) -> None:
         """Stage this evaluation's ``dq_results`` rows with the run's other output."""
         frame = publication.spark.createDataFrame(self.rows(run_id, run_date), DQ_RESULTS)
-        publication.stage(frame, "dq_results", "run_date", ["ruleset", "rule_name"])
+        stage_rows(publication, "dq_results", frame)
 
 
 def _squeeze(text: str, width: int = 120) -> str:
@@ -176,8 +181,9 @@ def final_tables(publication: Publication, names: Sequence[str]) -> dict[str, Da
 
     A table partitioned by usage date is read for the dates the run stages into plus the newest date
     (which holds the newest event, so a freshness rule sees what it would see on the whole table): the
-    gate's cost follows the run's data, not the length of the history. ``bcr quality`` checks whole tables.
-    Other tables (the run history) are read whole. Lazy DataFrames; nothing is read until a rule runs.
+    gate's cost follows the run's data, not the length of the history. The run history is read for its
+    newest ``RUN_HISTORY_DATES`` run dates, other tables whole; ``bcr quality`` checks whole tables.
+    Lazy DataFrames; nothing is read until a rule runs.
     """
     staged: dict[str, set[str]] = {}
     for _source, target in publication.manifest()["move"]:
@@ -192,6 +198,8 @@ def final_tables(publication: Publication, names: Sequence[str]) -> dict[str, Da
         written = staged.get(name, set())
         if table.partition == SCOPED_PARTITION:
             values = written | set(sorted(values | written)[-1:])
+        elif table.partition == RUN_DATE:
+            values = set(sorted(values | written)[-RUN_HISTORY_DATES:])
         else:
             values |= written
         frames[name] = publication.read_final(name, table.schema, table.partition, sorted(values))
