@@ -73,7 +73,7 @@ RUN_ARGUMENTS: dict[str, str] = {
     "until": "",
     "retry_damaged": "false",  # read damaged log objects again even after their retries ran out
     "reprice": "false",  # price the stored rows of the window again with the current catalog and profiles
-    "compact": "false",  # rewrite each stored date of the window into one file
+    "compact": "false",  # rewrite each stored date of the window, and each closed day of the run history, into one file
     "break_lock": "false",  # take the output's lock from a run known to be dead
 }
 

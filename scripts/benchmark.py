@@ -26,13 +26,16 @@ from pathlib import Path
 from bcr.generate import generate_logs
 from bcr.preview.render import write_report
 from bcr.quicksight.documents import DEFAULT_ROOT
+from bedrock_costs import storage
 from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
 from bedrock_costs.discover import discover_local
+from bedrock_costs.history import HISTORY_TABLES
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
 from bedrock_costs.profiles import load_profile_file
 from bedrock_costs.quality.rulesets import load_rulesets
 from bedrock_costs.quality.tables import evaluate_rulesets, table_datasets
 from bedrock_costs.read import local_object_reader, read_local_tails
+from bedrock_costs.schemas import PIPELINE_RUNS
 from bedrock_costs.spark import local_session
 
 
@@ -81,6 +84,36 @@ def floor(logs: Path, out: Path) -> None:
     flat.write.mode("overwrite").partitionBy("usage_date").parquet(str(out))
 
 
+def year_of_history(tables: Path, days: int = 365, runs_a_day: int = 24) -> None:
+    """Give ``tables`` the run history a year of hourly runs leaves before its first run: each closed day one
+    file (history.py) holding ``runs_a_day`` copies of the first run's rows, each with its own id and time."""
+    from pyspark.sql import functions as F
+
+    spark = local_session()
+    runs = days * runs_a_day
+    stored_runs = spark.read.schema(PIPELINE_RUNS).parquet(str(tables / "pipeline_runs"))
+    first_day = stored_runs.agg(F.min("run_date")).first()[0]
+    # The hours of the days before the first run's day.
+    at = F.timestamp_seconds(F.unix_timestamp(F.lit(first_day), "yyyy-MM-dd") - (F.lit(runs) - F.col("id")) * 3600)
+    fake = {
+        "run_id": F.concat(F.date_format("at", "yyyyMMdd'T'HHmmss'Z'"), F.lit("-year-"), F.col("id").cast("string")),
+        "run_date": F.date_format("at", "yyyy-MM-dd"),
+        "started_at": F.col("at"),
+        "finished_at": F.col("at"),
+        "evaluated_at": F.col("at"),
+    }
+    hours = spark.range(runs).select("id", at.alias("at"))
+    written = tables / "_year"
+    for table, (schema, order) in HISTORY_TABLES.items():
+        stored = spark.read.schema(schema).parquet(str(tables / table))
+        rows = stored.where(F.col("run_id") == stored.agg(F.min("run_id")).first()[0])
+        copies = rows.crossJoin(hours).select(*(fake.get(c, F.col(c)).alias(c) for c in schema.names))
+        storage.write_partitioned(copies, str(written / table), "run_date", order)
+        for day in (written / table).glob("run_date=*"):
+            day.rename(tables / table / day.name)
+    shutil.rmtree(written)
+
+
 def whole_process(*args: str) -> tuple[float, str]:
     """Wall time and standard output of a fresh Python process (and so a fresh JVM) running ``args``."""
     start = time.perf_counter()
@@ -126,6 +159,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("LOGS", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--year-of-history", type=Path, metavar="OUT", help=argparse.SUPPRESS)
     parser.add_argument(
         "--hourly",
         action="store_true",
@@ -143,6 +177,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.floor:
         floor(*args.floor)
+        return
+    if args.year_of_history:
+        year_of_history(args.year_of_history)
         return
     if args.hourly:
         hourly(args.workdir, args.records, args.seed)
@@ -172,6 +209,13 @@ def main() -> None:
     nothing_new, idle_run = whole_process(*etl_args(logs, first_out))
     print(f"no new files (whole `bcr etl` process incl. Spark start): {nothing_new:.1f} s")
     print(f"  {stage_times(idle_run)}", flush=True)
+    year_out = args.workdir / "tables-year"
+    shutil.rmtree(year_out, ignore_errors=True)
+    shutil.copytree(first_out, year_out)
+    whole_process(__file__, "--year-of-history", str(year_out))
+    year_s, year_run = whole_process(*etl_args(logs, year_out))
+    print(f"no new files after a year of hourly runs (8,760 more in pipeline_runs): {year_s:.1f} s")
+    print(f"  {stage_times(year_run)}", flush=True)
     if args.whole_runs_only:
         return
 
