@@ -479,8 +479,12 @@ def test_the_run_history_of_a_closed_day_is_compacted_with_a_run_that_passes(his
     assert etl(logs, out) == 0  # a second run: two files of history today
     closed = "2026-01-05"
     for table in ("pipeline_runs", "dq_results"):
-        (today,) = [f for f in (out / table).iterdir() if f.is_dir()]
-        today.rename(out / table / f"run_date={closed}")
+        days = [f for f in (out / table).iterdir() if f.is_dir()]  # today (and yesterday, run across midnight)
+        (out / table / f"run_date={closed}").mkdir()
+        for file in [f for day in days for f in day.iterdir()]:
+            file.rename(out / table / f"run_date={closed}" / file.name)
+        for day in days:
+            day.rmdir()
         assert len(list((out / table / f"run_date={closed}").glob("*.parquet"))) == 2
     before = {table: _history_rows(spark, out, table) for table in ("pipeline_runs", "dq_results")}
 
