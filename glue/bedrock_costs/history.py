@@ -44,9 +44,8 @@ def stage_closed_days(
     """
     compacted = {}
     for table, (schema, order) in HISTORY_TABLES.items():
-        folders = storage.list_folders(publication.spark, storage.table_path(publication.out, table))
-        closed = [name.partition("=")[2] for name in folders if name.startswith(f"{RUN_DATE}=")]
-        closed = [day for day in closed if day < today]
+        stored = storage.partition_folders(publication.spark, storage.table_path(publication.out, table), RUN_DATE)
+        closed = sorted(day for day in stored if day < today)
         if window is not None:
             closed = closed[-window:]
         days = [day for day in closed if len(publication.committed(table, RUN_DATE, [day])) > 1]
