@@ -193,8 +193,8 @@ def final_tables(publication: Publication, names: Sequence[str]) -> dict[str, Da
     frames = {}
     for name in names:
         table = by_name[name]
-        stored = storage.list_folders(publication.spark, storage.table_path(publication.out, name))
-        values = {f.partition("=")[2] for f in stored if f.startswith(f"{table.partition}=")}
+        root = storage.table_path(publication.out, name)
+        values = set(storage.partition_folders(publication.spark, root, table.partition))
         written = staged.get(name, set())
         if table.partition == SCOPED_PARTITION:
             values = written | set(sorted(values | written)[-1:])
