@@ -1,7 +1,7 @@
 """Benchmark `bcr etl`: records/s and MB/s on a generated corpus, against Spark's own floor, and the time the
 data-quality rulesets take on the tables it wrote.
 
-Not a test: it prints figures. Usage: ``scripts/dev bench [--records N] [--workdir DIR] [--whole-runs-only]``.
+Not a test: it prints figures. Usage: ``scripts/dev bench [--records N] [--workdir DIR] [--whole-runs-only] [--repeat N]``.
 
 The *floor* is what plain PySpark needs for the least this job must do: read the fields the ledger needs
 with an explicit schema and write them as date-partitioned Parquet, in a fresh JVM with the same session
@@ -20,8 +20,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from bcr.generate import generate_logs
 from bcr.preview.render import write_report
@@ -114,6 +116,32 @@ def year_of_history(tables: Path, days: int = 365, runs_a_day: int = 24) -> None
     shutil.rmtree(written)
 
 
+Measured = TypeVar("Measured")
+
+
+def floor_and_first(logs: Path, workdir: Path) -> tuple[float, float, str]:
+    """The floor, then the first `bcr etl` on an empty output, back to back: their ratio is taken under the
+    same load, which moves on a shared machine from one minute to the next."""
+    floor_out, first_out = workdir / "floor", workdir / "tables-first"
+    for out in (floor_out, first_out):
+        shutil.rmtree(out, ignore_errors=True)
+    floor_s, _ = whole_process(__file__, "--floor", str(logs), str(floor_out))
+    first_s, first_run = whole_process(*etl_args(logs, first_out))
+    return floor_s, first_s, first_run
+
+
+def middle(values: Sequence[Measured]) -> Measured:
+    """The median (the lower one of an even count), so that a run's tuple is one that happened, with its output."""
+    return sorted(values)[(len(values) - 1) // 2]
+
+
+def spread(values: Sequence[float], unit: str = "s", digits: int = 1) -> str:
+    """`` (median of n, range a–b)`` of repeated measurements; nothing for one."""
+    if len(values) < 2:
+        return ""
+    return f" (median of {len(values)}, range {min(values):.{digits}f}–{max(values):.{digits}f} {unit})"
+
+
 def whole_process(*args: str) -> tuple[float, str]:
     """Wall time and standard output of a fresh Python process (and so a fresh JVM) running ``args``."""
     start = time.perf_counter()
@@ -172,9 +200,18 @@ def main() -> None:
         help="only the floor, the first `bcr etl` and the no-new-data run (whole processes): for large corpora",
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure the whole processes this many times (the floor and the first run back to back) and print "
+        "the medians with their range: this machine's speed moves from minute to minute",
+    )
+    parser.add_argument(
         "--definitions", type=Path, default=DEFAULT_ROOT, help="dashboard definitions for the report figures"
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {args.repeat}")
     if args.floor:
         floor(*args.floor)
         return
@@ -194,27 +231,33 @@ def main() -> None:
         flush=True,
     )
 
-    floor_out = args.workdir / "floor"
-    shutil.rmtree(floor_out, ignore_errors=True)
-    floor_s, _ = whole_process(__file__, "--floor", str(logs), str(floor_out))
-    print(f"floor (plain PySpark read + partitioned write, whole process): {floor_s:6.1f} s", flush=True)
-    first_out = args.workdir / "tables-first"
-    shutil.rmtree(first_out, ignore_errors=True)
-    first_s, first_run = whole_process(*etl_args(logs, first_out))
+    pairs = [floor_and_first(logs, args.workdir) for _ in range(args.repeat)]
+    floors = [floor for floor, _, _ in pairs]
+    firsts = [(first, output) for _, first, output in pairs]
+    ratios = [first / floor for floor, first, _ in pairs]
+    floor_s, (first_s, first_run), ratio = middle(floors), middle(firsts), middle(ratios)
+    print(f"floor (plain PySpark read + partitioned write, whole process): {floor_s:6.1f} s{spread(floors)}")
     print(
-        f"first `bcr etl` (whole process, empty output):                {first_s:6.1f} s  "
-        f"{first_s / floor_s:.2f}x the floor, {manifest['lines'] / first_s:.0f} lines/s"
+        f"first `bcr etl` (whole process, empty output):                {first_s:6.1f} s"
+        f"{spread([f for f, _ in firsts])}  {ratio:.2f}x the floor{spread(ratios, 'x', 2)}, "
+        f"{manifest['lines'] / first_s:.0f} lines/s"
     )
     print(f"  {stage_times(first_run)}")
-    nothing_new, idle_run = whole_process(*etl_args(logs, first_out))
-    print(f"no new files (whole `bcr etl` process incl. Spark start): {nothing_new:.1f} s")
+    first_out = args.workdir / "tables-first"
+    idle = [whole_process(*etl_args(logs, first_out)) for _ in range(args.repeat)]
+    idle_s, idle_run = middle(idle)
+    print(f"no new files (whole `bcr etl` process incl. Spark start): {idle_s:.1f} s{spread([s for s, _ in idle])}")
     print(f"  {stage_times(idle_run)}", flush=True)
     year_out = args.workdir / "tables-year"
     shutil.rmtree(year_out, ignore_errors=True)
     shutil.copytree(first_out, year_out)
     whole_process(__file__, "--year-of-history", str(year_out))
-    year_s, year_run = whole_process(*etl_args(logs, year_out))
-    print(f"no new files after a year of hourly runs (8,760 more in pipeline_runs): {year_s:.1f} s")
+    year = [whole_process(*etl_args(logs, year_out)) for _ in range(args.repeat)]
+    year_s, year_run = middle(year)
+    print(
+        f"no new files after a year of hourly runs (8,760 more in pipeline_runs): {year_s:.1f} s"
+        f"{spread([s for s, _ in year])}"
+    )
     print(f"  {stage_times(year_run)}", flush=True)
     if args.whole_runs_only:
         return
