@@ -1,7 +1,8 @@
 """Benchmark `bcr etl`: records/s and MB/s on a generated corpus, against Spark's own floor, and the time the
 data-quality rulesets take on the tables it wrote.
 
-Not a test: it prints figures. Usage: ``scripts/dev bench [--records N] [--workdir DIR] [--whole-runs-only] [--repeat N]``.
+Not a test: it prints figures. Usage:
+``scripts/dev bench [--records N] [--workdir DIR] [--whole-runs-only] [--repeat N]``.
 
 The *floor* is what plain PySpark needs for the least this job must do: read the fields the ledger needs
 with an explicit schema and write them as date-partitioned Parquet, in a fresh JVM with the same session
