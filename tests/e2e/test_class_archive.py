@@ -1,0 +1,51 @@
+"""The JVM class archive with a real JVM: the first local session writes it, the next one maps it, and a
+damaged one neither breaks a run nor shows on its output, and is written again.
+
+``SPARK_SUBMIT_OPTS=-Xshare:on`` makes the JVM refuse to start when it cannot map the archive, so a run that
+succeeds with it has used the archive.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bedrock_costs.class_archive import SWITCH, is_archive
+
+SESSION = "from bedrock_costs.spark import local_session; print(local_session().range(5).count())"
+
+
+def session(cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in {SWITCH, "SPARK_SUBMIT_OPTS"}}
+    return subprocess.run(
+        [sys.executable, "-c", SESSION],
+        env={**environment, "XDG_CACHE_HOME": str(cache), **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_first_session_writes_the_archive_the_next_maps_it_and_a_damaged_one_is_written_again(
+    tmp_path: Path,
+) -> None:
+    first = session(tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout == "5\n"
+    written = list((tmp_path / "bcr" / "jvm").iterdir())
+    assert len(written) == 1 and written[0].suffix == ".jsa" and is_archive(written[0])  # no lock, no dump left
+
+    mapped = session(tmp_path, SPARK_SUBMIT_OPTS="-Xshare:on")
+    assert mapped.returncode == 0, mapped.stderr[-2000:]
+    assert mapped.stdout == "5\n"
+
+    archive = written[0]
+    archive.chmod(0o600)
+    archive.write_bytes(b"\0" * 65536)  # a disk error, a copy cut short
+    damaged = session(tmp_path)
+    assert damaged.returncode == 0, damaged.stderr[-2000:]
+    assert damaged.stdout == "5\n"  # the JVM's notes on the archive stay off the run's output
+    assert is_archive(archive)
+    assert session(tmp_path, SPARK_SUBMIT_OPTS="-Xshare:on").returncode == 0
