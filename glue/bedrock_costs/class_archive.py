@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SWITCH = "BCR_CLASS_ARCHIVE"
-# The first bytes of a dynamic archive (0xf00baba8, little-endian): the JVM writes them last.
+# The first bytes of a dynamic archive (its magic number 0xf00baba8, little-endian).
 _MAGIC = bytes.fromhex("a8ab0bf0")
 # Silence the JVM's notes on archives (on standard output otherwise): a stale archive is only a slower start.
 _QUIET = "-Xlog:cds*=off"

@@ -1,6 +1,7 @@
 """The JVM class archive: when a launch writes it, reads it or goes without, and that only a whole archive
 written by a JVM that exited cleanly is ever published. A stand-in process plays the JVM (it writes the dump
-when its standard input closes, as the real one does at exit); tests/e2e/test_class_archive.py runs the real one.
+when its standard input closes, as the real one does at exit); tests/e2e/test_class_archive_real_jvm.py runs
+the real one.
 """
 
 from __future__ import annotations
