@@ -29,7 +29,7 @@ def spark() -> Iterator[object]:
     """The process-wide local session (the CLI reuses it); tests must not stop it."""
     from bedrock_costs.spark import local_session
 
-    yield local_session(app_name="bcr-tests", cores=2)
+    yield local_session(app_name="bcr-tests", cores=2, write_class_archive=False)
 
 
 @pytest.fixture(scope="session")

@@ -118,12 +118,14 @@ def local_driver_archive(jvm_flags: str) -> Path | None:
     return archive_path(cache, java_home(), Path(_find_spark_home()) / "jars", jvm_flags)
 
 
-def plan(archive: Path) -> ClassArchive | None:
-    """The options of a JVM about to start: map the archive, or write it at exit; None when another process
-    is writing it right now (this one then starts without).
+def plan(archive: Path, write: bool = True) -> ClassArchive | None:
+    """The options of a JVM about to start: map the archive, or write it at exit (unless ``write`` is off);
+    None when there is none to map and this JVM is not to write it, or another process is writing it now.
     """
     if is_archive(archive):
         return ClassArchive(f"-XX:SharedArchiveFile={archive} {_QUIET}", archive)
+    if not write:
+        return None
     try:
         archive.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not _take(_lock(archive)):

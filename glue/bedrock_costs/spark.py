@@ -5,7 +5,9 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 from pyspark import SparkContext
@@ -54,8 +56,15 @@ def driver_flags() -> str:
     return f"{_GC} -Xmx{_driver_memory()}"
 
 
-def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = None) -> SparkSession:
-    """Start (or reuse) a quiet local session; Hive, UI and Derby stay off so nothing lands in the cwd."""
+def local_session(
+    app_name: str = "bedrock-cost-reporting", cores: int | None = None, write_class_archive: bool = True
+) -> SparkSession:
+    """Start (or reuse) a quiet local session; Hive, UI and Derby stay off so nothing lands in the cwd.
+
+    A new JVM maps the class archive (class_archive.py), or writes it as the process exits. A long-lived
+    process (the tests' session, a notebook kernel) should not be the one to write it: it would hold the
+    writer's lock for hours, and a kernel is killed at shutdown before the archive is written.
+    """
     ensure_java()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     scratch = Path(tempfile.gettempdir()) / "bcr-spark"
@@ -66,7 +75,7 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
     archive = None
     if SparkContext._gateway is None and "PYSPARK_GATEWAY_PORT" not in os.environ:  # type: ignore[attr-defined]
         location = class_archive.local_driver_archive(driver_flags())
-        archive = class_archive.plan(location) if location else None
+        archive = class_archive.plan(location, write_class_archive) if location else None
     if archive is not None:
         java_options += f" {archive.options}"
     builder = (
@@ -90,6 +99,16 @@ def local_session(app_name: str = "bedrock-cost-reporting", cores: int | None = 
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     if archive is not None and archive.dump is not None:
-        atexit.register(archive.publish, SparkContext._gateway.proc)  # type: ignore[attr-defined]
+        atexit.register(_stop_then_publish, archive, SparkContext._gateway.proc)  # type: ignore[attr-defined]
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _stop_then_publish(archive: class_archive.ClassArchive, jvm: subprocess.Popen) -> None:
+    """Stop Spark before the JVM exits to write its archive: PySpark's accumulator server would otherwise
+    print a traceback when its JVM connection closes under it.
+    """
+    with suppress(Exception):
+        if SparkContext._active_spark_context is not None:  # type: ignore[attr-defined]
+            SparkContext._active_spark_context.stop()  # type: ignore[attr-defined]
+    archive.publish(jvm)

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from bedrock_costs.class_archive import SWITCH, is_archive
 
-SESSION = "from bedrock_costs.spark import local_session; print(local_session().range(5).count())"
+# A Python function in a Spark task, as the ETL's createDataFrame calls have: its results reach PySpark's
+# accumulator server over a connection that stays open until Spark stops.
+SESSION = (
+    "from bedrock_costs.spark import local_session; "
+    "print(local_session().sparkContext.parallelize(range(5), 2).map(lambda x: x + 1).count())"
+)
 
 
 def session(cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -34,6 +39,7 @@ def test_the_first_session_writes_the_archive_the_next_maps_it_and_a_damaged_one
     first = session(tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     assert first.stdout == "5\n"
+    assert "Traceback" not in first.stderr  # Spark is stopped before its JVM exits to write the archive
     written = list((tmp_path / "bcr" / "jvm").iterdir())
     assert len(written) == 1 and written[0].suffix == ".jsa" and is_archive(written[0])  # no lock, no dump left
 

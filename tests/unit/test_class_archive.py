@@ -67,6 +67,18 @@ def test_the_first_launch_writes_the_archive_and_later_ones_read_it(tmp_path: Pa
     assert f"-XX:SharedArchiveFile={writer.archive}" in reader.options
 
 
+def test_a_launch_that_must_not_write_maps_the_archive_or_goes_without(tmp_path: Path, jars: Path) -> None:
+    where = archive_path(tmp_path / "cache", runtime(tmp_path, "17.0.15"), jars, "")
+    assert where is not None
+    assert plan(where, write=False) is None
+    assert not (tmp_path / "cache").exists()  # no lock taken: a writer can still come
+    writer = plan(where)
+    assert writer is not None and writer.dump is not None
+    writer.publish(stand_in_jvm(writer.dump))
+    reader = plan(where, write=False)
+    assert reader is not None and reader.dump is None and f"-XX:SharedArchiveFile={where}" in reader.options
+
+
 @pytest.mark.parametrize(
     ("exit_code", "content"),
     [(1, DYNAMIC_ARCHIVE_MAGIC + b"classes"), (0, b"not an archive"), (0, b"")],

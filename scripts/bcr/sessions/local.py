@@ -67,4 +67,4 @@ def load_ipython_extension(ipython: Any) -> None:
         print(f"Sample logs generated in {os.environ[LOCAL_LOGS]}; tables go to {os.environ[LOCAL_TABLES]}")
     from bedrock_costs.spark import local_session
 
-    ipython.push({"spark": local_session(app_name="bcr-notebook")})
+    ipython.push({"spark": local_session(app_name="bcr-notebook", write_class_archive=False)})
