@@ -146,13 +146,16 @@ def _fingerprint(java: Path, version: tuple[int, ...], spark_jars: Path, jvm_fla
 
 
 def _remove_leftovers(cache: Path, keep: Path) -> None:
-    """Files of writers that died, and archives nobody has written for a month (another Java or Spark since)."""
+    """Dumps of this archive's writers that died, and archives nobody has written for a month (another Java or
+    Spark since). Another archive's dump may be in the writing: its own writer removes it.
+    """
     month_ago = time.time() - _ARCHIVE_DAYS * 86_400
-    for path in cache.glob("spark-classes-*"):
-        if path == keep or path.suffix == ".lock":
-            continue
+    with suppress(OSError):
+        for path in cache.glob(f"{keep.name}.*.tmp"):
+            path.unlink(missing_ok=True)
+    for path in cache.glob("spark-classes-*.jsa"):
         with suppress(OSError):
-            if path.suffix == ".tmp" or path.stat().st_mtime < month_ago:
+            if path != keep and path.stat().st_mtime < month_ago:
                 path.unlink()
 
 

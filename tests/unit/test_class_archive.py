@@ -6,8 +6,10 @@ the real one.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from subprocess import Popen
 
@@ -121,9 +123,32 @@ def test_a_dead_writer_does_not_keep_others_from_writing(tmp_path: Path, jars: P
 
     writer = launch(cache, java, jars, "")
     assert writer is not None and writer.dump is not None
+    # Meanwhile the writer of another archive (a 1 GB driver) is writing its own.
+    other = launch(cache, java, jars, "-Xmx1g")
+    assert other is not None and other.dump is not None
+    other.dump.write_bytes(DYNAMIC_ARCHIVE_MAGIC)
     writer.publish(stand_in_jvm(writer.dump))
 
-    assert sorted(p.name for p in cache.iterdir()) == [writer.archive.name]  # the dead writer's dump is gone
+    # The dead writer's dump is gone; the other writer's is left to it.
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [writer.archive.name, other.dump.name, f"{other.archive.name}.lock"]
+    )
+
+
+def test_archives_nobody_has_written_for_a_month_are_removed(tmp_path: Path, jars: Path) -> None:
+    cache, java = tmp_path / "cache", runtime(tmp_path, "17.0.15")
+    cache.mkdir()
+    stale, recent = cache / "spark-classes-0000000000000000.jsa", cache / "spark-classes-1111111111111111.jsa"
+    for archive in (stale, recent):
+        archive.write_bytes(DYNAMIC_ARCHIVE_MAGIC)
+    forty_days_ago = time.time() - 40 * 86_400
+    os.utime(stale, (forty_days_ago, forty_days_ago))
+    writer = launch(cache, java, jars, "")
+    assert writer is not None and writer.dump is not None
+
+    writer.publish(stand_in_jvm(writer.dump))
+
+    assert sorted(p.name for p in cache.iterdir()) == sorted([recent.name, writer.archive.name])
 
 
 def test_each_runtime_spark_and_flags_have_their_own_archive(tmp_path: Path, jars: Path) -> None:
