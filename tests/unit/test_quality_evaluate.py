@@ -1,5 +1,6 @@
 """The local evaluator: every rule type passes on data that satisfies it and fails on data that does not,
-all rules of a ruleset share one aggregate job, and nothing unsupported or broken passes silently."""
+all rules of a ruleset share one aggregate job (analysed once), rulesets evaluated together each see their
+own data, and nothing unsupported or broken passes silently."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from bedrock_costs.quality.evaluate import HANDLERS, evaluate_ruleset
+from bedrock_costs.quality.evaluate import HANDLERS, Target, evaluate_ruleset, evaluate_together
 from bedrock_costs.quality.results import ERROR, FAIL, PASS
 
 pytestmark = pytest.mark.spark
@@ -160,6 +162,49 @@ def test_aggregate_rules_share_one_spark_job(spark, data) -> None:
     )
     assert results[0].passed, [r.message for r in results[0].results if not r.passed]
     assert evaluation == one_aggregate
+
+
+def test_rulesets_evaluated_together_each_see_their_own_primary(data) -> None:
+    primary, sources = data
+    acme = primary.where("tenant = 'acme'")
+    # The same statement, over two primaries: its jobs run after both rulesets were planned, side by side.
+    rules = 'Rules = [ CustomSql "select count(*) from primary" = {n}, RowCount = {n}, IsUnique "request_id" ]'
+    whole, part = evaluate_together(
+        [Target("whole", primary, rules.format(n=5), sources), Target("acme", acme, rules.format(n=2), sources)],
+        now=NOW,
+    )
+    assert (whole.ruleset, part.ruleset) == ("whole", "acme")
+    assert whole.passed and part.passed, [(r.rule, r.message) for r in (*whole.results, *part.results)]
+
+
+def test_a_ruleset_is_analysed_once_and_a_bad_clause_fails_only_its_rule(monkeypatch, data) -> None:
+    primary, _ = data
+    analysed = []
+    agg = DataFrame.agg
+
+    def counting(self, *columns):
+        if self is primary:
+            analysed.append(len(columns))
+        return agg(self, *columns)
+
+    monkeypatch.setattr(DataFrame, "agg", counting)
+    valid = [
+        'IsComplete "request_id"',
+        "RowCount = 2 where \"tenant = 'acme'\"",
+        'ColumnValues "tokens" between -1 and 1000',
+        'Mean "tokens" = 220',
+        'ColumnLength "request_id" = 5',
+    ]
+    good = evaluate_ruleset(primary, "Rules = [" + ", ".join(valid) + "]", now=NOW)
+    assert good.passed, [(r.rule, r.message) for r in good.results]
+    assert len(analysed) == 1 and analysed[0] > len(valid), analysed  # one agg holding every aggregate
+
+    bad = 'RowCount > 0 where "no_such_column > 1"'
+    mixed = evaluate_ruleset(primary, "Rules = [" + ", ".join([*valid[:2], bad, *valid[2:]]) + "]", now=NOW)
+    outcomes = {r.rule: (r.outcome, r.message) for r in mixed.results}
+    assert outcomes.pop(bad)[0] == ERROR
+    assert "where clause" in mixed.results[2].message and "no_such_column" in mixed.results[2].message
+    assert outcomes == {r.rule: (r.outcome, r.message) for r in good.results}
 
 
 def test_what_cannot_be_evaluated_is_an_error_never_a_pass(data) -> None:

@@ -5,12 +5,15 @@ Evaluation has two phases. Planning asks every rule (composites included) for th
 needs: plain aggregates (row counts, null counts, compliant-row counts, min/max/mean …) are collected
 into *one* ``agg`` over the primary dataset, ``where`` clauses becoming conditional aggregates inside it;
 value-frequency statistics (uniqueness, distinct counts) take one job per column set; each ``CustomSql``
-and ``ReferentialIntegrity`` takes one, and these jobs run side by side. Judging then turns the numbers
-into outcomes. A rule that cannot be planned (a missing column, a bad ``where`` clause, an unsupported rule
-type or option) becomes an ERROR result; it never passes silently and never stops the other rules.
+and ``ReferentialIntegrity`` takes one. Every job of the rulesets evaluated together runs side by side
+(``evaluate_together``). Judging then turns the numbers into outcomes. A rule that cannot be planned (a missing
+column, a bad ``where`` clause, an unsupported rule type or option) becomes an ERROR result; it never passes
+silently and never stops the other rules.
 
 The primary dataset is ``primary`` in ``CustomSql``; other datasets are passed by alias (``sources``) and
-are visible to ``CustomSql`` and ``ReferentialIntegrity`` under that alias.
+are visible to ``CustomSql`` and ``ReferentialIntegrity`` under that alias. A ``CustomSql`` query is analysed
+while its ruleset is planned, with the views naming that ruleset's datasets; it keeps them when it runs later,
+beside other rulesets' queries that see other datasets as ``primary``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from bedrock_costs.quality.predicates import age_predicate, length_predicate, va
 from bedrock_costs.quality.results import ERROR, FAIL, PASS, RuleResult, RulesetResult, fmt
 
 PRIMARY = "primary"
-# Spark jobs of one ruleset run at once (see ``_Plan.run``).
+# Spark jobs run at once (see ``_measure``).
 _PARALLEL_JOBS = 4
 
 
@@ -56,13 +59,21 @@ Judge = Callable[[Values], Verdict]
 
 
 class _Plan:
-    """Measurements requested by the rules, run together, then read back by key."""
+    """Measurements requested by the rules, run together, then read back by key.
 
-    def __init__(self, primary: DataFrame, sources: Mapping[str, DataFrame]) -> None:
+    Each Spark analysis is a driver round trip of tens of milliseconds. A plan that is not ``careful`` has
+    every aggregate and where clause the rules ask for analysed at once (``analyses``); only a plan in which
+    that fails is made again carefully, analysing each as a rule asks for it, so that the bad one fails its
+    own rule only.
+    """
+
+    def __init__(self, primary: DataFrame, sources: Mapping[str, DataFrame], careful: bool) -> None:
         self.primary = primary
         self.sources = sources
+        self.careful = careful
         self.aggregates: dict[str, Column] = {}
         self.jobs: dict[str, Callable[[], object]] = {}
+        self._aggregated: DataFrame | None = None
 
     def column(self, name: str) -> T.StructField:
         for candidate in self.primary.schema.fields:
@@ -75,17 +86,19 @@ class _Plan:
             return F.lit(True)
         try:
             condition = F.expr(sql)
-            self.primary.where(condition)  # analysed now: a bad clause fails this rule only
+            if self.careful:
+                self.primary.where(condition)
         except Exception as exc:
             raise RuleError(f"where clause {sql!r} is not valid: {_first_line(exc)}") from None
         return F.coalesce(condition, F.lit(False))
 
     def aggregate(self, key: str, column: Column) -> str:
         if key not in self.aggregates:
-            try:
-                self.primary.agg(column)
-            except Exception as exc:
-                raise RuleError(_first_line(exc)) from None
+            if self.careful:
+                try:
+                    self.primary.agg(column)
+                except Exception as exc:
+                    raise RuleError(_first_line(exc)) from None
             self.aggregates[key] = column
         return key
 
@@ -99,36 +112,63 @@ class _Plan:
         self.jobs.setdefault(key, run)
         return key
 
-    def run(self) -> dict[str, object]:
-        """Every measurement, the aggregate and the jobs side by side on a few threads: a small Spark job
-        spends most of its time being planned and compiled on the driver, which overlaps with another's work.
-        The datasets are visible to SQL under their aliases while the jobs run.
-        """
-        context = self.primary.sparkSession.sparkContext._jsc.sc()  # type: ignore[attr-defined]
-        caller = context.getLocalProperties().clone()  # job group and description go with the jobs
+    def aggregated(self) -> DataFrame:
+        """Every aggregate in one ``agg``. Spark analyses it as it is made: raises when it rejects one."""
+        if self._aggregated is None:
+            self._aggregated = self.primary.agg(
+                *(column.alias(f"m{i}") for i, column in enumerate(self.aggregates.values()))
+            )
+        return self._aggregated
 
-        def in_caller_context(measure: Callable[[], object]) -> Callable[[], object]:
-            def run() -> object:
-                context.setLocalProperties(caller)
-                return measure()
+    def analyses(self) -> bool:
+        """Whether Spark accepts every aggregate, and so every where clause, the rules asked for."""
+        if self.careful or not self.aggregates:
+            return True
+        try:
+            self.aggregated()
+        except Exception:
+            return False
+        return True
 
-            return run
+    def aggregate_values(self) -> dict[str, object]:
+        (row,) = self.aggregated().collect()
+        return dict(zip(self.aggregates, row, strict=True))
 
-        with _views({PRIMARY: self.primary, **self.sources}), ThreadPoolExecutor(_PARALLEL_JOBS) as pool:
-            aggregate = pool.submit(in_caller_context(self._aggregate_values)) if self.aggregates else None
-            jobs = {key: pool.submit(in_caller_context(run)) for key, run in self.jobs.items()}
-            values: dict[str, object] = dict(aggregate.result()) if aggregate else {}
+
+def _measure(plans: Sequence[_Plan]) -> list[dict[str, object]]:
+    """Every plan's measurements, its aggregate and its jobs, side by side on a few threads: a small Spark job
+    spends most of its time being planned and compiled on the driver, which overlaps with another's work.
+    """
+    if not plans:
+        return []
+    context = plans[0].primary.sparkSession.sparkContext._jsc.sc()  # type: ignore[attr-defined]
+    caller = context.getLocalProperties().clone()  # job group and description go with the jobs
+
+    def in_caller_context(measure: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            context.setLocalProperties(caller)
+            return measure()
+
+        return run
+
+    with ThreadPoolExecutor(_PARALLEL_JOBS) as pool:
+        submitted = [
+            (
+                pool.submit(in_caller_context(plan.aggregate_values)) if plan.aggregates else None,
+                {key: pool.submit(in_caller_context(run)) for key, run in plan.jobs.items()},
+            )
+            for plan in plans
+        ]
+        measured = []
+        for aggregate, jobs in submitted:
+            values: dict[str, object] = dict(aggregate.result()) if aggregate else {}  # type: ignore[arg-type]
             for key, job in jobs.items():
                 try:
                     values[key] = job.result()
                 except Exception as exc:
                     values[key] = RuleError(_first_line(exc))
-        return values
-
-    def _aggregate_values(self) -> dict[str, object]:
-        names = {key: f"m{index}" for index, key in enumerate(self.aggregates)}
-        (row,) = self.primary.agg(*(column.alias(names[key]) for key, column in self.aggregates.items())).collect()
-        return {key: row[names[key]] for key in self.aggregates}
+            measured.append(values)
+        return measured
 
 
 def _first_line(exc: BaseException) -> str:
@@ -423,11 +463,8 @@ def _custom_sql(rule: Rule, ctx: _Context) -> Judge:
     if rule.condition is None:
         raise RuleError("row-level CustomSql (a query without a condition) is not supported by the local evaluator")
     statement = rule.parameters[0]
-    frames = {PRIMARY: ctx.plan.primary, **ctx.plan.sources}
-    spark = ctx.plan.primary.sparkSession
     try:
-        with _views(frames):
-            query = spark.sql(statement)
+        query = ctx.plan.primary.sparkSession.sql(statement)  # analysed now, against this ruleset's views
     except AnalysisException as exc:
         raise RuleError(f"the query does not run: {_first_line(exc)}") from None
     except Exception as exc:
@@ -435,8 +472,8 @@ def _custom_sql(rule: Rule, ctx: _Context) -> Judge:
     if len(query.columns) != 1:
         raise RuleError(f"the query must return one column, it returns {len(query.columns)}")
 
-    def run() -> object:  # the plan's run makes the datasets visible under their aliases
-        rows = spark.sql(statement).take(2)
+    def run() -> object:
+        rows = query.take(2)
         if len(rows) != 1:
             raise RuleError(f"the query must return one row, it returned {'none' if not rows else 'several'}")
         return rows[0][0]
@@ -553,34 +590,47 @@ def _plan_composite(rule: Composite, ctx: _Context) -> Judge:
     return judge
 
 
-def evaluate_ruleset(
-    primary: DataFrame,
-    ruleset: Ruleset | str,
-    *,
-    name: str = "ruleset",
-    sources: Mapping[str, DataFrame] | None = None,
-    now: datetime | None = None,
-    history: Mapping[str, Sequence[float]] | None = None,
-) -> RulesetResult:
-    """Evaluate every rule of ``ruleset`` on ``primary``.
+@dataclass(frozen=True)
+class Target:
+    """A ruleset and the data it is evaluated on: ``primary``, the other datasets by alias (as Glue's
+    additional data sources), and the previous values of each metric, newest first, for dynamic rules such
+    as ``RowCount > avg(last(3))`` (none: such rules are errors)."""
 
-    ``sources`` are the other datasets by alias (as Glue's additional data sources), ``now`` the moment
-    ``now()`` and ``DataFreshness`` refer to (default: the current UTC time), and ``history`` the previous
-    values of each metric, newest first, for dynamic rules such as ``RowCount > avg(last(3))``.
-    Parse errors raise :class:`~bedrock_costs.quality.dqdl.DQDLError`; every other problem is a rule result.
-    """
-    parsed = parse(ruleset) if isinstance(ruleset, str) else ruleset
-    moment = now or datetime.now(UTC)
-    past = history or {}
-    ctx = _Context(
-        _Plan(primary, sources or {}),
-        moment,
-        lambda metric: (lambda k: list(past.get(metric, ()))[:k]) if history is not None else None,
-    )
-    judges = [(rule, _plan_rule(rule, ctx)) for rule in parsed.rules]
-    values = ctx.plan.run()
+    name: str
+    primary: DataFrame
+    ruleset: Ruleset | str
+    sources: Mapping[str, DataFrame] = field(default_factory=dict)
+    history: Mapping[str, Sequence[float]] | None = None
+
+
+@dataclass(frozen=True)
+class _Planned:
+    name: str
+    ctx: _Context
+    judges: list[tuple[AnyRule, Judge]]
+
+
+def _planned(target: Target, now: datetime) -> _Planned:
+    parsed = parse(target.ruleset) if isinstance(target.ruleset, str) else target.ruleset
+    past, history = target.history or {}, target.history is not None
+
+    def planned(careful: bool) -> _Planned:
+        ctx = _Context(
+            _Plan(target.primary, target.sources, careful),
+            now,
+            lambda metric: (lambda k: list(past.get(metric, ()))[:k]) if history else None,
+        )
+        return _Planned(target.name, ctx, [(rule, _plan_rule(rule, ctx)) for rule in parsed.rules])
+
+    with _views({PRIMARY: target.primary, **target.sources}):
+        plan = planned(careful=False)
+        # Every where clause ends up in an aggregate (its rule's row count), so this checks them all.
+        return plan if plan.ctx.plan.analyses() else planned(careful=True)
+
+
+def _judged(planned: _Planned, values: Values) -> RulesetResult:
     results = []
-    for index, (rule, judge) in enumerate(judges, start=1):
+    for index, (rule, judge) in enumerate(planned.judges, start=1):
         verdict = judge(values)
         results.append(
             RuleResult(
@@ -594,4 +644,30 @@ def evaluate_ruleset(
                 labels=dict(rule.labels),
             )
         )
-    return RulesetResult(name, results, moment)
+    return RulesetResult(planned.name, results, planned.ctx.now)
+
+
+def evaluate_together(targets: Sequence[Target], now: datetime | None = None) -> list[RulesetResult]:
+    """Evaluate every target's ruleset, all their Spark jobs side by side; one result per target, in order.
+
+    ``now`` is the moment ``now()`` and ``DataFreshness`` refer to (default: the current UTC time). Parse
+    errors raise :class:`~bedrock_costs.quality.dqdl.DQDLError` before anything runs; every other problem is
+    a rule result.
+    """
+    moment = now or datetime.now(UTC)
+    plans = [_planned(target, moment) for target in targets]
+    return [_judged(plan, values) for plan, values in zip(plans, _measure([p.ctx.plan for p in plans]), strict=True)]
+
+
+def evaluate_ruleset(
+    primary: DataFrame,
+    ruleset: Ruleset | str,
+    *,
+    name: str = "ruleset",
+    sources: Mapping[str, DataFrame] | None = None,
+    now: datetime | None = None,
+    history: Mapping[str, Sequence[float]] | None = None,
+) -> RulesetResult:
+    """Evaluate every rule of ``ruleset`` on ``primary`` (see ``Target`` and ``evaluate_together``)."""
+    (result,) = evaluate_together([Target(name, primary, ruleset, sources or {}, history)], now)
+    return result

@@ -55,7 +55,8 @@ def evaluate_rulesets(
     now: datetime | None = None,
     history: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
 ) -> list[RulesetResult]:
-    """Each ruleset on the dataset named like its table, every other dataset available by alias.
+    """Each ruleset on the dataset named like its table, every other dataset available by alias, all their
+    Spark jobs side by side.
 
     A ruleset whose table is missing reports one ERROR instead of passing. ``history`` holds past
     metric values per ruleset name, for dynamic rules.
@@ -63,25 +64,28 @@ def evaluate_rulesets(
     # The parser needs lark, which the Glue job does not install: it imports this module for the datasets
     # only and evaluates with Glue's own engine (tests/contract/test_glue_boundary.py).
     from bedrock_costs.quality.dqdl import parse
-    from bedrock_costs.quality.evaluate import evaluate_ruleset
+    from bedrock_costs.quality.evaluate import Target, evaluate_together
 
     moment = now or datetime.now(UTC)
-    results = []
-    for definition in definitions:
-        primary = datasets.get(definition.table)
-        if primary is None:
-            missing = RuleResult("Rule_0", f"table {definition.table}", ERROR, f"table {definition.table} not found")
-            results.append(RulesetResult(definition.name, [missing], moment))
-            continue
-        sources = {alias: frame for alias, frame in datasets.items() if alias != definition.table}
-        results.append(
-            evaluate_ruleset(
-                primary,
-                parse(definition.dqdl),
-                name=definition.name,
-                sources=sources,
-                now=moment,
-                history=(history or {}).get(definition.name),
-            )
+    targets = [
+        Target(
+            definition.name,
+            datasets[definition.table],
+            parse(definition.dqdl),
+            {alias: frame for alias, frame in datasets.items() if alias != definition.table},
+            (history or {}).get(definition.name),
         )
-    return results
+        for definition in definitions
+        if definition.table in datasets
+    ]
+    evaluated = iter(evaluate_together(targets, moment))
+    return [
+        next(evaluated)
+        if definition.table in datasets
+        else RulesetResult(
+            definition.name,
+            [RuleResult("Rule_0", f"table {definition.table}", ERROR, f"table {definition.table} not found")],
+            moment,
+        )
+        for definition in definitions
+    ]
