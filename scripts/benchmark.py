@@ -31,7 +31,7 @@ from bcr.preview.render import write_report
 from bcr.quicksight.documents import DEFAULT_ROOT
 from bedrock_costs import storage
 from bedrock_costs.catalog import DEFAULT_CATALOG, load_catalog
-from bedrock_costs.class_archive import is_archive, local_driver_archive
+from bedrock_costs.class_archive import is_archive
 from bedrock_costs.discover import discover_local
 from bedrock_costs.history import HISTORY_TABLES
 from bedrock_costs.pipeline import EtlSettings, RunSummary, run_pipeline
@@ -40,7 +40,7 @@ from bedrock_costs.quality.rulesets import load_rulesets
 from bedrock_costs.quality.tables import evaluate_rulesets, table_datasets
 from bedrock_costs.read import local_object_reader, read_local_tails
 from bedrock_costs.schemas import PIPELINE_RUNS
-from bedrock_costs.spark import driver_flags, local_session
+from bedrock_costs.spark import local_class_archive, local_session
 
 
 def corpus(workdir: Path, records: int, seed: int, days: int = 3) -> tuple[Path, dict]:
@@ -121,10 +121,10 @@ def year_of_history(tables: Path, days: int = 365, runs_a_day: int = 24) -> None
 Measured = TypeVar("Measured")
 
 
-def floor_and_first(logs: Path, workdir: Path) -> tuple[float, float, str]:
-    """The floor, then the first `bcr etl` on an empty output, back to back: their ratio is taken under the
-    same load, which moves on a shared machine from one minute to the next."""
-    floor_out, first_out = workdir / "floor", workdir / "tables-first"
+def floor_and_first(logs: Path, workdir: Path, first_out: Path) -> tuple[float, float, str]:
+    """The floor, then the first `bcr etl` into an emptied ``first_out``, back to back: their ratio is taken
+    under the same load, which moves on a shared machine from one minute to the next."""
+    floor_out = workdir / "floor"
     for out in (floor_out, first_out):
         shutil.rmtree(out, ignore_errors=True)
     floor_s, _ = whole_process(__file__, "--floor", str(logs), str(floor_out))
@@ -149,7 +149,7 @@ def class_archive_ready(workdir: Path, seed: int) -> str:
     writes it as it exits), by a small `bcr etl`: every measured process then maps it, as every run after a
     user's first one does.
     """
-    archive = local_driver_archive(driver_flags())
+    archive = local_class_archive()
     if archive is None:
         return "off (BCR_CLASS_ARCHIVE, or a Java before 13)"
     if is_archive(archive):
@@ -252,7 +252,8 @@ def main() -> None:
         flush=True,
     )
 
-    pairs = [floor_and_first(logs, args.workdir) for _ in range(args.repeat)]
+    first_out = args.workdir / "tables-first"
+    pairs = [floor_and_first(logs, args.workdir, first_out) for _ in range(args.repeat)]
     floors = [floor for floor, _, _ in pairs]
     firsts = [(first, output) for _, first, output in pairs]
     ratios = [first / floor for floor, first, _ in pairs]
@@ -264,7 +265,6 @@ def main() -> None:
         f"{manifest['lines'] / first_s:.0f} lines/s"
     )
     print(f"  {stage_times(first_run)}")
-    first_out = args.workdir / "tables-first"
     idle = [whole_process(*etl_args(logs, first_out)) for _ in range(args.repeat)]
     idle_s, idle_run = middle(idle)
     print(f"no new files (whole `bcr etl` process incl. Spark start): {idle_s:.1f} s{spread([s for s, _ in idle])}")

@@ -160,21 +160,33 @@ def _timed(summary: RunSummary, stage: str, progress: Callable[[str], None]) -> 
 def select_objects(
     spark: SparkSession, out: str, objects: Sequence[LogObject], reprocess: bool, retry_damaged: bool = False
 ) -> tuple[list[LogObject], int]:
-    """(objects to read, how many of them are damaged ones read again).
+    """(objects to read, how many of them are damaged ones read again); see ``objects_to_read``.
 
-    An object is read when it was never read with this size (a rewritten object is read again; its
-    requests then count as already stored), or when every read of it so far was damaged and it has been
-    read fewer than ``DAMAGED_READS`` times (always, with ``retry_damaged``). The state is kept per
-    delivery date (an object's hour folder), and only the dates of the listed objects are read: a run's
-    cost follows its objects, not the length of the history. Spark sums up each object's reads and the
-    comparison is a dictionary lookup: no job ships the listing to the executors.
+    The state is kept per delivery date (an object's hour folder), and only the dates of the listed objects
+    are read: a run's cost follows its objects, not the length of the history. Spark sums up each object's
+    reads and the comparison is a dictionary lookup: no job ships the listing to the executors.
     """
     if reprocess or not objects:
         return list(objects), 0
     root = storage.table_path(out, storage.STATE)
     days = sorted({obj.delivery_date.isoformat() for obj in objects})
     files = [f for day in days for f in storage.list_files(spark, f"{root}/{STATE_PARTITION}={day}")]
-    history = _reads_by_object(spark, root, files) if files else {}
+    return objects_to_read(objects, _reads_by_object(spark, root, files) if files else {}, retry_damaged)
+
+
+ReadHistory = Mapping[tuple[str, int], tuple[bool, int]]
+"""``(source_file, size) -> (any read clean, reads)``: the processed-object state, summed up per object."""
+
+
+def objects_to_read(
+    objects: Iterable[LogObject], history: ReadHistory, retry_damaged: bool
+) -> tuple[list[LogObject], int]:
+    """(objects to read, how many of them are damaged ones read again).
+
+    An object is read when it was never read with this size (a rewritten object is read again; its
+    requests then count as already stored), or when every read of it so far was damaged and it has been
+    read fewer than ``DAMAGED_READS`` times (always, with ``retry_damaged``).
+    """
     todo, retried = [], 0
     for obj in sorted(objects):
         clean, reads = history.get((source_key(obj.path), obj.size), (None, 0))
@@ -186,8 +198,8 @@ def select_objects(
     return todo, retried
 
 
-def _reads_by_object(spark: SparkSession, root: str, files: Sequence[str]) -> dict[tuple[str, int], tuple[bool, int]]:
-    """``(source_file, size) -> (any read clean, reads)`` from the given processed-object state files."""
+def _reads_by_object(spark: SparkSession, root: str, files: Sequence[str]) -> ReadHistory:
+    """The ``ReadHistory`` of the given processed-object state files."""
     state = storage.read_files(spark, root, PROCESSED_FILES, files)
     grouped = state.groupBy("source_file", "size").agg(
         F.max(~F.col("corrupt")).alias("clean"), F.count(F.lit(1)).alias("reads")

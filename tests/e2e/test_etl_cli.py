@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import shutil
@@ -13,7 +14,9 @@ from etl_helpers import SCHEMAS, etl, runs, snapshot
 from pyspark.sql import functions as F
 
 from bcr.cli import main
+from bcr.commands.etl import DEFAULT_CACHE, find_objects, unread_bytes
 from bedrock_costs import storage
+from bedrock_costs.pipeline import select_objects
 from bedrock_costs.schemas import DAILY_COSTS, INVOCATIONS, REJECTED_RECORDS
 
 
@@ -108,6 +111,47 @@ def test_rerun_without_new_files_changes_nothing(first_run: Path, corpus: Path, 
     # Only the damaged objects are read again (a bounded retry); what they still yield is already stored.
     assert last.files_retried == first.files_corrupt > 0
     assert last.lines_read == last.already_stored
+
+
+def test_the_unread_estimate_agrees_with_what_the_run_reads(first_run: Path, corpus: Path, tmp_path, spark) -> None:
+    """``unread_bytes`` sums the state up with DuckDB before the JVM starts; Spark's ``select_objects`` is
+    what the run reads. They agree, also on the damaged objects a run reads again."""
+    objects = find_objects(str(corpus), DEFAULT_CACHE, None, None)
+    sizes = {o.path: o.size for o in objects}
+    for retry_damaged in (False, True):
+        todo, _ = select_objects(spark, str(first_run), objects, reprocess=False, retry_damaged=retry_damaged)
+        assert unread_bytes(first_run, objects, retry_damaged) == sum(sizes[o.path] for o in todo)
+    # Every listed object read once at least, and the damaged ones are few: the run reads little.
+    assert unread_bytes(first_run, objects, retry_damaged=False) < sum(sizes.values()) / 10
+    grown = dataclasses.replace(objects[0], size=objects[0].size + 1)  # rewritten since: read again
+    assert unread_bytes(first_run, [grown], retry_damaged=False) == grown.size
+    assert unread_bytes(tmp_path / "nothing-yet", objects, retry_damaged=False) == sum(sizes.values())
+    damaged = tmp_path / "damaged"
+    shutil.copytree(first_run / storage.STATE, damaged / storage.STATE)
+    next((damaged / storage.STATE).rglob("*.parquet")).write_bytes(b"PAR1 not parquet PAR1")
+    assert unread_bytes(damaged, objects, retry_damaged=False) == sum(sizes.values())
+
+
+def test_a_run_over_little_unread_data_gets_the_quick_jit(
+    first_run: Path, corpus: Path, tmp_path: Path, monkeypatch, capsys, spark
+) -> None:
+    from bcr.commands import etl as command
+    from bedrock_costs import spark as sessions
+
+    chosen = []
+    session = sessions.local_session
+    monkeypatch.setattr(sessions, "local_session", lambda **kw: chosen.append(kw["quick_jit"]) or session(**kw))
+    out = tmp_path / "tables"
+    shutil.copytree(first_run, out)
+    objects = find_objects(str(corpus), DEFAULT_CACHE, None, None)
+    monkeypatch.setattr(command, "QUICK_JIT_MAX_BYTES", unread_bytes(out, objects, retry_damaged=False))
+    assert etl(corpus, out) == 0  # what it reads is at the limit
+    assert "(C1 JIT" in capsys.readouterr().err
+    monkeypatch.setattr(command, "QUICK_JIT_MAX_BYTES", unread_bytes(out, objects, retry_damaged=False) - 1)
+    assert etl(corpus, out) == 0  # one byte over it
+    assert etl(corpus, out, "--reprocess") == 0  # reads everything
+    assert "(C1 JIT" not in capsys.readouterr().err
+    assert chosen == [True, False, False]
 
 
 def test_reprocessing_the_same_files_is_idempotent(first_run: Path, corpus: Path, spark) -> None:
