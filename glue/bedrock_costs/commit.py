@@ -74,6 +74,13 @@ class Publication:
         """Files of the given partitions as they were when this run first looked (absolute paths)."""
         return [self._abs(f) for value in values for f in self._list(self.folder(table, column, value))]
 
+    def _list_all(self, table: str, column: str, values: Iterable[str]) -> None:
+        """List the given partitions of ``table`` not listed yet, in one file-system call."""
+        names = [f"{column}={value}" for value in values if self.folder(table, column, value) not in self._listed]
+        prefix = len(self.out) + 1
+        for name, paths in storage.list_files_of(self.spark, self._abs(table), names).items():
+            self._listed[f"{table}/{name}"] = [path[prefix:] for path in paths]
+
     def _list(self, folder: str) -> list[str]:
         if folder not in self._listed:
             prefix = len(self.out) + 1
@@ -117,6 +124,7 @@ class Publication:
     def read_final(self, table: str, schema: T.StructType, column: str, values: Iterable[str]) -> DataFrame:
         """The given partitions as they will be after ``publish``: kept files plus staged files."""
         values = list(values)
+        self._list_all(table, column, values)
         kept, staged = [], []
         for value in values:
             folder = self.folder(table, column, value)

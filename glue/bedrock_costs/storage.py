@@ -81,6 +81,37 @@ def list_files(spark: SparkSession, folder: str) -> list[str]:
     return sorted(f"{folder}/{name}" for name, is_folder in _listing(spark, folder) if not is_folder)
 
 
+# Partition folder names a glob can name as they are (no glob syntax, no comma, no slash).
+_PLAIN_NAME = re.compile(r"[\w.=:+-]+")
+
+
+def list_files_of(spark: SparkSession, root: str, names: Sequence[str]) -> dict[str, list[str]]:
+    """``list_files`` of each folder ``root/name``, in one file-system call (a glob naming them all).
+
+    Each call into the JVM costs milliseconds: the run history's 101 date folders, listed one by one, took
+    1.4 s of a no-new-data run. Names a glob cannot name as they are are listed one by one.
+    """
+    plain = sorted({name for name in names if _PLAIN_NAME.fullmatch(name)})
+    listed = {name: list_files(spark, f"{root}/{name}") for name in names if name not in plain}
+    if not plain:
+        return listed
+    fs, pattern = _file_system(spark, f"{root}/{{{','.join(plain)}}}/*")
+    statuses = fs.globStatus(pattern)
+    found: dict[str, list[str]] = {name: [] for name in plain}
+    if statuses:
+        jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+        text = str(jvm.org.apache.commons.lang3.ArrayUtils.toString(statuses))
+        entries = _STATUS.findall(text)
+        if len(entries) != len(statuses):
+            entries = [(str(s.getPath().toString()), str(s.isDirectory()).lower()) for s in statuses]
+        for path, kind in entries:
+            folder, _, name = path.rpartition("/")
+            parent = folder.rsplit("/", 1)[-1]
+            if kind == "false" and parent in found and not name.startswith(("_", ".")):
+                found[parent].append(f"{root}/{parent}/{name}")
+    return listed | {name: sorted(files) for name, files in found.items()}
+
+
 def list_folders(spark: SparkSession, folder: str) -> list[str]:
     """Names of the sub-folders of ``folder``, sorted; empty when it does not exist."""
     return sorted(name for name, is_folder in _listing(spark, folder) if is_folder)

@@ -65,3 +65,29 @@ def test_listings_name_every_entry_whatever_its_name(spark, tmp_path: Path, monk
     folders = storage.partition_folders(spark, str(tmp_path), "day")
     assert folders == {"2026-11-20 folder": f"file:{tmp_path}/day=2026-11-20 folder/"}
     assert storage.list_files(spark, str(tmp_path / "missing")) == []
+
+
+def test_many_folders_listed_in_one_call_give_what_listing_each_gives(spark, tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "pipeline_runs"
+    layout = {
+        "run_date=2026-11-20": ["part-b.parquet", "part-a.parquet", "_SUCCESS", ".part-a.parquet.crc"],
+        "run_date=2026-11-21": ["part-c.parquet"],
+        "run_date=2026-11-22": [],  # empty
+        "run_date=a,b": ["part-d.parquet"],  # no glob can name it as it is: listed on its own
+    }
+    for folder, files in layout.items():
+        (root / folder / "nested").mkdir(parents=True)  # a folder is no file
+        for name in files:
+            (root / folder / name).write_bytes(b"x")
+    (root / "run_date=2026-11-23").mkdir()  # listed by nobody
+    names = [*layout, "run_date=2026-11-24"]  # the last does not exist
+    expected = {name: storage.list_files(spark, f"{root}/{name}") for name in names}
+    assert expected["run_date=2026-11-20"] == [
+        f"{root}/run_date=2026-11-20/{n}" for n in ("part-a.parquet", "part-b.parquet")
+    ]
+
+    one_by_one = []
+    list_files = storage.list_files
+    monkeypatch.setattr(storage, "list_files", lambda s, folder: one_by_one.append(folder) or list_files(s, folder))
+    assert storage.list_files_of(spark, str(root), names) == expected
+    assert one_by_one == [f"{root}/run_date=a,b"]
