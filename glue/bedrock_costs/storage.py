@@ -62,18 +62,27 @@ def _listing(spark: SparkSession, folder: str) -> list[tuple[str, bool]]:
     fs, hadoop_path = _file_system(spark, folder)
     if not fs.exists(hadoop_path):
         return []
-    statuses = fs.listStatus(hadoop_path)
+    entries = [
+        (path.rsplit("/", 1)[-1], is_folder) for path, is_folder in _described(spark, fs.listStatus(hadoop_path))
+    ]
+    return [(name, is_folder) for name, is_folder in entries if not _bookkeeping(name)]
+
+
+def _bookkeeping(name: str) -> bool:
+    """Hidden and underscore names are Spark's and Hadoop's bookkeeping (_SUCCESS, .crc), never data."""
+    return name.startswith(("_", "."))
+
+
+def _described(spark: SparkSession, statuses: Any) -> list[tuple[str, bool]]:
+    """(path, is a folder) of each of Hadoop's ``FileStatus[]``, read from the array's one-string description."""
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
     text = str(jvm.org.apache.commons.lang3.ArrayUtils.toString(statuses))
-    entries = [(path.rsplit("/", 1)[-1], kind == "true") for path, kind in _STATUS.findall(text)]
-    if len(entries) != len(statuses):
-        entries = _entries_one_by_one(statuses)
-    # Hidden and underscore names are Spark's and Hadoop's bookkeeping (_SUCCESS, .crc), never data.
-    return [(name, is_folder) for name, is_folder in entries if not name.startswith(("_", "."))]
+    entries = [(path, kind == "true") for path, kind in _STATUS.findall(text)]
+    return entries if len(entries) == len(statuses) else _entries_one_by_one(statuses)
 
 
 def _entries_one_by_one(statuses: Any) -> list[tuple[str, bool]]:
-    return [(s.getPath().getName(), bool(s.isDirectory())) for s in statuses]
+    return [(str(s.getPath().toString()), bool(s.isDirectory())) for s in statuses]
 
 
 def list_files(spark: SparkSession, folder: str) -> list[str]:
@@ -81,8 +90,8 @@ def list_files(spark: SparkSession, folder: str) -> list[str]:
     return sorted(f"{folder}/{name}" for name, is_folder in _listing(spark, folder) if not is_folder)
 
 
-# Partition folder names a glob can name as they are (no glob syntax, no comma, no slash).
-_PLAIN_NAME = re.compile(r"[\w.=:+-]+")
+# Partition folder names a glob can name as they are (no glob syntax, comma, colon or slash).
+_PLAIN_NAME = re.compile(r"[\w.=-]+")
 
 
 def list_files_of(spark: SparkSession, root: str, names: Sequence[str]) -> dict[str, list[str]]:
@@ -96,19 +105,13 @@ def list_files_of(spark: SparkSession, root: str, names: Sequence[str]) -> dict[
     if not plain:
         return listed
     fs, pattern = _file_system(spark, f"{root}/{{{','.join(plain)}}}/*")
-    statuses = fs.globStatus(pattern)
+    statuses = fs.globStatus(pattern)  # None when nothing matches
     found: dict[str, list[str]] = {name: [] for name in plain}
-    if statuses:
-        jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-        text = str(jvm.org.apache.commons.lang3.ArrayUtils.toString(statuses))
-        entries = _STATUS.findall(text)
-        if len(entries) != len(statuses):
-            entries = [(str(s.getPath().toString()), str(s.isDirectory()).lower()) for s in statuses]
-        for path, kind in entries:
-            folder, _, name = path.rpartition("/")
-            parent = folder.rsplit("/", 1)[-1]
-            if kind == "false" and parent in found and not name.startswith(("_", ".")):
-                found[parent].append(f"{root}/{parent}/{name}")
+    for path, is_folder in _described(spark, statuses) if statuses else []:
+        folder, _, name = path.rpartition("/")
+        parent = folder.rsplit("/", 1)[-1]
+        if not is_folder and parent in found and not _bookkeeping(name):
+            found[parent].append(f"{root}/{parent}/{name}")
     return listed | {name: sorted(files) for name, files in found.items()}
 
 
