@@ -463,10 +463,7 @@ def _ingest(
         return
     stamp = {"run_id": F.lit(summary.run_id), "ingested_at": F.lit(summary.started_at).cast("timestamp")}
     with _timed(summary, "read and parse", progress):
-        # A few large partitions: every later pass over the cached lines then costs a few tasks, not one
-        # per handful of small log objects.
-        slots = 4 * spark.sparkContext.defaultParallelism
-        parsed = parse_lines(read_lines(spark, todo)).coalesce(slots).cache()
+        parsed = parse_lines(read_lines(spark, todo)).cache()
         stats = file_stats(parsed, lookup_keys(catalog), {"rejected": F.col("reject_reason").isNotNull()})
         checks = check_files(todo, read_tails(todo), stats, read_object)
     summary.lines_read = sum(s.lines for s in stats.values())

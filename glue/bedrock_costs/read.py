@@ -29,6 +29,9 @@ ObjectReader = Callable[[str], bytes | None]
 """The whole object at a local path or ``s3://`` URI, or ``None`` when it cannot be read."""
 
 UTF8_BOM = b"\xef\xbb\xbf"
+# Partitions of read lines per core (read_lines): few enough that per-partition set-up stays small, enough
+# that the objects' uneven sizes even out over the cores.
+LINE_PARTITIONS_PER_CORE = 4
 
 
 def source_key(path: str) -> str:
@@ -90,15 +93,23 @@ def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
 
     Line numbers are derived later from ``row_id`` on the narrow parsed frame (see ``number_lines``)
     so the raw text, which holds prompts, is read once and never cached.
+
+    The lines come in a few large partitions (``LINE_PARTITIONS_PER_CORE`` per core). Spark packs small
+    objects into partitions of many files each (the benchmark's 1,762 objects into 56), and what follows
+    pays a set-up per partition: the parse's steps that Spark cannot fuse into one generated stage (JSON
+    parsing, functions over arrays) generate their code for every partition they run on. Fused after the
+    read, before the parse, that set-up runs a few times instead of dozens; every later pass over the
+    parsed lines costs a few tasks too.
     """
     # Damage is tolerated for this read only (see the module docstring), never for the tables.
     reader = spark.read.option("ignoreCorruptFiles", "true")
-    return reader.text([obj.path for obj in objects]).select(
+    lines = reader.text([obj.path for obj in objects]).select(
         _raw_file_key().alias("source_file"),
         F.monotonically_increasing_id().alias("row_id"),
         F.octet_length("value").alias("line_bytes"),
         "value",
     )
+    return lines.coalesce(LINE_PARTITIONS_PER_CORE * spark.sparkContext.defaultParallelism)
 
 
 @dataclass(frozen=True)

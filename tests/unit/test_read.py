@@ -10,6 +10,7 @@ from records import converse, log_key, to_line, write_gz, write_raw
 
 from bedrock_costs.discover import discover_local, parse_log_key
 from bedrock_costs.read import (
+    LINE_PARTITIONS_PER_CORE,
     FileCheck,
     check_files,
     file_stats,
@@ -266,3 +267,26 @@ def test_multi_member_bom_and_odd_names_are_complete_and_keep_their_raw_key(spar
         **dict.fromkeys(GOOD_BUT_ODD, True),
         "multi-member-cut.json.gz": False,
     }
+
+
+def test_many_small_objects_are_read_in_a_few_partitions_and_numbered_per_file(spark, tmp_path):
+    """Spark packs small objects 32 to a partition; the parse then pays a set-up per partition, so the
+    lines come in at most ``LINE_PARTITIONS_PER_CORE`` partitions per core, each file still numbered 1..n.
+    """
+    for n in range(300):
+        lines = [f"object-{n:03d}-line-{i}" for i in range(1, n % 4 + 2)]
+        write_gz(tmp_path / log_key(f"2025/08/22/{n % 24:02d}", f"o{n:03d}.json.gz"), "\n".join(lines).encode())
+    objects = discover_local(tmp_path)
+    limit = LINE_PARTITIONS_PER_CORE * spark.sparkContext.defaultParallelism
+    assert spark.read.text([o.path for o in objects]).rdd.getNumPartitions() > limit  # what Spark would do
+
+    read = read_lines(spark, objects)
+    assert read.rdd.getNumPartitions() == limit
+    numbered = number_lines(read, file_stats(read)).collect()
+    got: dict[str, list[tuple[int, str]]] = {}
+    for row in numbered:
+        got.setdefault(row["source_file"].rsplit("/", 1)[1], []).append((row["line_number"], row["value"]))
+    assert len(got) == 300
+    for n in range(300):
+        expected = [(i, f"object-{n:03d}-line-{i}") for i in range(1, n % 4 + 2)]
+        assert sorted(got[f"o{n:03d}.json.gz"]) == expected
