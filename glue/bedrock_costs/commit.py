@@ -70,21 +70,24 @@ class Publication:
     def folder(self, table: str, column: str, value: str) -> str:
         return f"{table}/{column}={value}"
 
+    def _relative(self, paths: Iterable[str]) -> list[str]:
+        return [path[len(self.out) + 1 :] for path in paths]
+
     def committed(self, table: str, column: str, values: Iterable[str]) -> list[str]:
         """Files of the given partitions as they were when this run first looked (absolute paths)."""
+        values = list(values)
+        self._list_all(table, column, values)
         return [self._abs(f) for value in values for f in self._list(self.folder(table, column, value))]
 
     def _list_all(self, table: str, column: str, values: Iterable[str]) -> None:
         """List the given partitions of ``table`` not listed yet, in one file-system call."""
         names = [f"{column}={value}" for value in values if self.folder(table, column, value) not in self._listed]
-        prefix = len(self.out) + 1
         for name, paths in storage.list_files_of(self.spark, self._abs(table), names).items():
-            self._listed[f"{table}/{name}"] = [path[prefix:] for path in paths]
+            self._listed[f"{table}/{name}"] = self._relative(paths)
 
     def _list(self, folder: str) -> list[str]:
         if folder not in self._listed:
-            prefix = len(self.out) + 1
-            self._listed[folder] = [path[prefix:] for path in storage.list_files(self.spark, self._abs(folder))]
+            self._listed[folder] = self._relative(storage.list_files(self.spark, self._abs(folder)))
         return self._listed[folder]
 
     def stage(
@@ -97,21 +100,23 @@ class Publication:
         """
         self._writes += 1
         staged_root = f"{self.root}/{self._writes:02d}-{table.replace('/', '-')}"
+        replace = list(replace)
+        self._list_all(table, column, replace)
         for value in replace:
             folder = self.folder(table, column, value)
             self._removals[folder] = list(self._list(folder))
             self._moves[folder] = []
         storage.write_partitioned(df, self._abs(staged_root), column, order)
+        names = storage.list_folders(self.spark, self._abs(staged_root))
+        written = storage.list_files_of(self.spark, self._abs(staged_root), names)
+        self._list_all(table, column, [name.partition("=")[2] for name in names])
         staged: dict[str, list[str]] = {}
-        for name in storage.list_folders(self.spark, self._abs(staged_root)):
+        for name in names:
             value = name.partition("=")[2]
             folder = self.folder(table, column, value)
-            self._list(folder)
-            files = storage.list_files(self.spark, self._abs(f"{staged_root}/{name}"))
-            staged[value] = files
+            staged[value] = files = written[name]
             moves = self._moves.setdefault(folder, [])
-            for path in files:
-                source = path[len(self.out) + 1 :]
+            for source in self._relative(files):
                 suffix = source.rsplit("/", 1)[1].partition(".")[2]
                 moves.append((source, f"{folder}/part-{self.run_id}-{self._writes:02d}{len(moves):03d}.{suffix}"))
         return staged
@@ -154,19 +159,29 @@ class Publication:
     def publish(self) -> None:
         """Apply the manifest (repeatable), check the table folders hold what it promised, clean up."""
         _apply(self.spark, self.out, self.manifest())
+        by_table: dict[str, list[str]] = {}
         for folder in sorted(set(self._moves) | set(self._removals)):
-            removed = set(self._removals.get(folder, []))
-            expected = sorted(
-                {f for f in self._listed.get(folder, []) if f not in removed}
-                | {target for _, target in self._moves.get(folder, [])}
-            )
-            actual = [path[len(self.out) + 1 :] for path in storage.list_files(self.spark, self._abs(folder))]
-            if actual != expected:
-                raise PublishError(
-                    f"{folder} holds {len(actual)} file(s) after publishing, expected {len(expected)}: "
-                    "another process wrote to the tables during this run"
-                )
+            table, name = folder.rsplit("/", 1)
+            by_table.setdefault(table, []).append(name)
+        for table, names in by_table.items():
+            for name, paths in storage.list_files_of(self.spark, self._abs(table), names).items():
+                self._check_published(f"{table}/{name}", self._relative(paths))
         self.discard()
+
+    def _check_published(self, folder: str, actual: list[str]) -> None:
+        """Raise ``PublishError`` unless ``folder`` holds what this run found there, less its removals, plus
+        its moves: anything else was written by another process meanwhile.
+        """
+        removed = set(self._removals.get(folder, []))
+        expected = sorted(
+            {f for f in self._listed.get(folder, []) if f not in removed}
+            | {target for _, target in self._moves.get(folder, [])}
+        )
+        if actual != expected:
+            raise PublishError(
+                f"{folder} holds {len(actual)} file(s) after publishing, expected {len(expected)}: "
+                "another process wrote to the tables during this run"
+            )
 
     def discard(self) -> None:
         """Remove the staging folder: after publishing, or to abandon a run that did not commit."""

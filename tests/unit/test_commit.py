@@ -102,3 +102,34 @@ def test_publishing_refuses_a_table_someone_else_changed(out: Path, spark) -> No
     intruder.write_bytes(next((out / "t" / "day=1").glob("*.parquet")).read_bytes())
     with pytest.raises(PublishError, match="another process"):
         publication.publish()
+
+
+@pytest.mark.parametrize(("folder", "change"), [("day=1", "added"), ("day=2", "added"), ("day=1", "removed")])
+def test_publishing_checks_every_folder_it_touched(out: Path, spark, folder: str, change: str) -> None:
+    """Each touched folder (one appended to, one replaced) is checked against what the run expects."""
+    publication = _next_run(spark, out)
+    publication.commit()
+    if change == "removed":  # another process deletes a file this run kept
+        kept = next(p for p in (out / "t" / folder).glob("*.parquet") if "run-0" in p.name)
+        kept.unlink()
+    else:
+        (out / "t" / folder / "part-intruder.parquet").write_bytes(b"PAR1")
+    with pytest.raises(PublishError, match=f"t/{folder} holds"):
+        publication.publish()
+
+
+def test_staging_and_publishing_list_a_table_in_one_call(out: Path, spark, monkeypatch) -> None:
+    """Folder by folder, each listing is a JVM round trip; a table's folders are listed in one glob."""
+    one_by_one = []
+    real = storage.list_files
+    monkeypatch.setattr(storage, "list_files", lambda s, folder: one_by_one.append(folder) or real(s, folder))
+    publication = Publication(spark, str(out), "run-2")
+    rows = spark.createDataFrame([(6, "1"), (7, "2"), (8, "3")], SCHEMA)
+    publication.stage(rows, "t", "day", ["id"], replace=["2"])
+    assert publication.committed("t", "day", ["1", "3"]) == [
+        str(p) for p in sorted((out / "t" / "day=1").glob("*.parquet"))
+    ]
+    publication.commit()
+    publication.publish()
+    assert one_by_one == []
+    assert _table(spark, out) == {"day=1": [1, 2, 6], "day=2": [7], "day=3": [8]}
