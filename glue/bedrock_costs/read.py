@@ -97,9 +97,9 @@ def read_lines(spark: SparkSession, objects: Sequence[LogObject]) -> DataFrame:
     The lines come in a few large partitions (``LINE_PARTITIONS_PER_CORE`` per core). Spark packs small
     objects into partitions of many files each (the benchmark's 1,762 objects into 56), and what follows
     pays a set-up per partition: the parse's steps that Spark cannot fuse into one generated stage (JSON
-    parsing, functions over arrays) generate their code for every partition they run on. Fused after the
-    read, before the parse, that set-up runs a few times instead of dozens; every later pass over the
-    parsed lines costs a few tasks too.
+    parsing, functions over arrays) generate their code for every partition they run on. Gathered right
+    after the read, before the parse, the lines pay that set-up a few times instead of dozens; every later
+    pass over the parsed lines costs a few tasks too.
     """
     # Damage is tolerated for this read only (see the module docstring), never for the tables.
     reader = spark.read.option("ignoreCorruptFiles", "true")
