@@ -75,9 +75,13 @@ class Publication:
 
     def committed(self, table: str, column: str, values: Iterable[str]) -> list[str]:
         """Files of the given partitions as they were when this run first looked (absolute paths)."""
+        return [f for files in self.committed_by_value(table, column, values).values() for f in files]
+
+    def committed_by_value(self, table: str, column: str, values: Iterable[str]) -> dict[str, list[str]]:
+        """``committed`` of each given partition, keyed by its value; all listed in one call."""
         values = list(values)
         self._list_all(table, column, values)
-        return [self._abs(f) for value in values for f in self._list(self.folder(table, column, value))]
+        return {value: [self._abs(f) for f in self._list(self.folder(table, column, value))] for value in values}
 
     def _list_all(self, table: str, column: str, values: Iterable[str]) -> None:
         """List the given partitions of ``table`` not listed yet, in one file-system call."""
@@ -108,11 +112,11 @@ class Publication:
             self._moves[folder] = []
         storage.write_partitioned(df, self._abs(staged_root), column, order)
         names = storage.list_folders(self.spark, self._abs(staged_root))
+        values = [name.partition("=")[2] for name in names]
         written = storage.list_files_of(self.spark, self._abs(staged_root), names)
-        self._list_all(table, column, [name.partition("=")[2] for name in names])
+        self._list_all(table, column, values)
         staged: dict[str, list[str]] = {}
-        for name in names:
-            value = name.partition("=")[2]
+        for name, value in zip(names, values, strict=True):
             folder = self.folder(table, column, value)
             staged[value] = files = written[name]
             moves = self._moves.setdefault(folder, [])

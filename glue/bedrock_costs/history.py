@@ -48,7 +48,8 @@ def stage_closed_days(
         closed = sorted(day for day in stored if day < today)
         if window is not None:
             closed = closed[-window:]
-        days = [day for day in closed if len(publication.committed(table, RUN_DATE, [day])) > 1]
+        files = publication.committed_by_value(table, RUN_DATE, closed)
+        days = [day for day in closed if len(files[day]) > 1]
         if days:
             rows = publication.read_final(table, schema, RUN_DATE, days)
             publication.stage(rows, table, RUN_DATE, order, replace=days)

@@ -556,7 +556,7 @@ def _stage_dates(
     if not dates:
         return
     root = storage.table_path(settings.out, "invocations")
-    committed = {day: publication.committed("invocations", "usage_date", [day]) for day in dates}
+    committed = publication.committed_by_value("invocations", "usage_date", dates)
     stored = [f for files in committed.values() for f in files]
     before = row_counts(storage.read_files(spark, root, INVOCATIONS, stored)) if stored else {}
     # Each run adds one file per date; a date that would hold too many is rewritten into one.

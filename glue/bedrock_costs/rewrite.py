@@ -115,7 +115,7 @@ def rewrite_dates(publication: Publication, since: date | None, until: date | No
     result = Rewrite()
     if not dates:
         return result
-    committed = {day: publication.committed("invocations", "usage_date", [day]) for day in dates}
+    committed = publication.committed_by_value("invocations", "usage_date", dates)
     stored = storage.read_files(spark, root, INVOCATIONS, [f for files in committed.values() for f in files])
     before = ledger_totals(stored)
     if enrich is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from bedrock_costs import storage
 from bedrock_costs.commit import Publication
 from bedrock_costs.history import stage_closed_days
 from bedrock_costs.schemas import DQ_RESULTS, PIPELINE_RUNS
@@ -107,3 +108,21 @@ def test_a_compaction_that_is_not_committed_changes_nothing(out: Path, spark) ->
     assert stage_closed_days(run, TODAY, None)
     run.discard()  # the run failed before its manifest
     assert _files(out, "pipeline_runs") == files
+
+
+def test_the_closed_days_of_a_table_are_looked_at_in_one_listing(out: Path, spark, monkeypatch) -> None:
+    """Every run looks at up to a week of closed days per history table: one file-system call each, not one
+    per day (each is a JVM round trip).
+    """
+    listings: list[tuple[str, list[str]]] = []
+    real = storage.list_files_of
+
+    def recorded(session, root: str, names: list[str]) -> dict[str, list[str]]:
+        listings.append((root, sorted(names)))
+        return real(session, root, names)
+
+    monkeypatch.setattr(storage, "list_files_of", recorded)
+    stage_closed_days(Publication(spark, str(out), "run-compactor"), TODAY, None)
+    closed = [f"run_date={day}" for day in sorted(RUNS) if day < TODAY]
+    for table in ("pipeline_runs", "dq_results"):
+        assert [names for root, names in listings if root == f"{out}/{table}" and names] == [closed]
