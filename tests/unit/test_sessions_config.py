@@ -33,7 +33,7 @@ from bcr.sessions.stack import from_stack
 from bedrock_costs.discover import LogObject
 from bedrock_costs.quality.rulesets import fetch_rulesets
 from bedrock_costs.session import sample
-from bedrock_costs.spark import PIPELINE_CONF
+from bedrock_costs.spark import PIPELINE_CONF, SESSION_START_CONF
 
 STACK, REGION, ACCOUNT = "costs-prod", "eu-west-1", "210987654321"
 JOB_NAME = f"{STACK}-cost-etl"
@@ -145,8 +145,10 @@ def test_the_session_is_the_deployed_jobs() -> None:
         "additional_python_modules": magics["additional_python_modules"],
         "spark_conf": magics["spark_conf"],
     }
-    # The job's own --conf, then the entry script's settings over it (time zone UTC, as every run has it).
-    assert parse_spark_conf(magics["spark_conf"]) == {"spark.sql.shuffle.partitions": "64", **PIPELINE_CONF}
+    # The job's own --conf, what a session starts with, then the entry script's settings over it (time zone
+    # UTC, as every run has it).
+    expected = {"spark.sql.shuffle.partitions": "64", **SESSION_START_CONF, **PIPELINE_CONF}
+    assert parse_spark_conf(magics["spark_conf"]) == expected
     assert parse_spark_conf(magics["spark_conf"])["spark.sql.session.timeZone"] == "UTC"
     assert magics["additional_python_modules"] == f"lark=={version('lark')},pyyaml=={version('pyyaml')}"
     namespace: dict[str, Any] = {}
