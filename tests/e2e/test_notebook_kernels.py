@@ -129,9 +129,11 @@ def test_the_glue_kernel_answers_the_session_magics_without_calling_aws(kernel_d
         "NO_PROXY": "",
         "AWS_MAX_ATTEMPTS": "1",
     }
+    cell = first_cell()
+    (spark_conf,) = [line.removeprefix("%spark_conf ") for line in cell.splitlines() if line.startswith("%spark_conf ")]
     manager, client = start(kernel_dirs, GLUE_KERNEL, env)
     try:
-        status, printed = execute(client, first_cell())
+        status, printed = execute(client, cell)
         assert status == "ok", printed
         for line in (
             "Setting Glue version to: 5.1",
@@ -141,7 +143,8 @@ def test_the_glue_kernel_answers_the_session_magics_without_calling_aws(kernel_d
             "iam_role has been set to <JobRole.Arn>.",
             "Setting new security_config to: <GlueSecurityConfiguration>",
             "<Assets.PackageUri>",
-            "Setting new Spark configuration to: spark.sql.session.timeZone=UTC --conf",
+            # Every setting the cell gives, the session-start ones and the job's.
+            f"Setting new Spark configuration to: {spark_conf}\n",
         ):
             assert line in printed, printed
         status, printed = execute(client, "%status")
