@@ -92,9 +92,9 @@ def test_the_magics_hold_the_templates_job_settings() -> None:
     assert magics["iam_role"] == _named(job["Role"]) == "<JobRole.Arn>"
     assert magics["security_config"] == _named(job["SecurityConfiguration"])
     assert magics["extra_py_files"] == _named(arguments["--extra-py-files"]) == "<Assets.PackageUri>"
-    # The job's Spark settings: its --conf (if any), what a session sets as it starts, then what the entry
-    # script sets on every run.
-    expected = {**parse_spark_conf(arguments.get("--conf", "")), **SESSION_START_CONF, **PIPELINE_CONF}
+    # The job's Spark settings: what a session starts with, the job's --conf (if any) over it, then what the
+    # entry script sets on every run.
+    expected = {**SESSION_START_CONF, **parse_spark_conf(arguments.get("--conf", "")), **PIPELINE_CONF}
     assert parse_spark_conf(magics["spark_conf"]) == expected
     # The job's own modules (none today), then the DQDL evaluator's at the versions uv.lock pins.
     job_modules = [m for m in str(arguments.get("--additional-python-modules", "")).split(",") if m]

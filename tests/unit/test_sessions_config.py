@@ -88,7 +88,8 @@ def job_response(**changes: Any) -> dict[str, Any]:
             "--extra-py-files": f"{ASSETS}bedrock_costs.zip",
             "--TempDir": f"s3://{BUCKET}/glue/temp/",
             "--enable-auto-scaling": "true",
-            "--conf": "spark.sql.shuffle.partitions=64 --conf spark.sql.session.timeZone=America/New_York",
+            "--conf": "spark.sql.shuffle.partitions=64 --conf spark.sql.session.timeZone=America/New_York"
+            " --conf spark.sql.codegen.cache.maxEntries=500",
             "--logs_uri": "s3://org-bedrock-logs/bedrock/",
             "--tables_uri": f"s3://{BUCKET}/tables/",
             "--pricing_uri": f"{ASSETS}bedrock_prices.csv",
@@ -145,10 +146,11 @@ def test_the_session_is_the_deployed_jobs() -> None:
         "additional_python_modules": magics["additional_python_modules"],
         "spark_conf": magics["spark_conf"],
     }
-    # The job's own --conf, what a session starts with, then the entry script's settings over it (time zone
-    # UTC, as every run has it).
-    expected = {"spark.sql.shuffle.partitions": "64", **SESSION_START_CONF, **PIPELINE_CONF}
-    assert parse_spark_conf(magics["spark_conf"]) == expected
+    # What a session starts with, the job's own --conf over it (its own class cache size), then the entry
+    # script's settings over both (time zone UTC, as every run has it).
+    job_conf = {"spark.sql.shuffle.partitions": "64", "spark.sql.codegen.cache.maxEntries": "500"}
+    assert job_conf.keys() - PIPELINE_CONF.keys() >= SESSION_START_CONF.keys()
+    assert parse_spark_conf(magics["spark_conf"]) == {**job_conf, **PIPELINE_CONF}
     assert parse_spark_conf(magics["spark_conf"])["spark.sql.session.timeZone"] == "UTC"
     assert magics["additional_python_modules"] == f"lark=={version('lark')},pyyaml=={version('pyyaml')}"
     namespace: dict[str, Any] = {}

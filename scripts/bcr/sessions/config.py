@@ -110,9 +110,9 @@ def session_config(
         missing.append("the job's Role")
     if missing:
         raise ConfigError(f"{source}: missing {', '.join(missing)}")
-    # The entry script applies PIPELINE_CONF over whatever the job's --conf sets; the session does the same,
-    # and starts with SESSION_START_CONF (a session runs the pipeline again and again in one JVM).
-    conf = {**parse_spark_conf(arguments.get("--conf", "")), **SESSION_START_CONF, **PIPELINE_CONF}
+    # A session runs the pipeline again and again in one JVM: SESSION_START_CONF, unless the job's --conf says
+    # otherwise. The entry script applies PIPELINE_CONF over whatever the job's --conf sets; so does the session.
+    conf = {**SESSION_START_CONF, **parse_spark_conf(arguments.get("--conf", "")), **PIPELINE_CONF}
     inputs = {name: str(arguments.get(f"--{name}", "")) for name in JOB_INPUTS}
     rulesets = ",".join(name.replace(LOCAL_STACK_NAME, stack, 1) for name in _ruleset_names())
     return SessionConfig(
