@@ -46,7 +46,7 @@ from bedrock_costs.quality.results import RulesetResult, from_rule_outcomes
 from bedrock_costs.quality.rulesets import RulesetDefinition, fetch_rulesets
 from bedrock_costs.rewrite import stored_regions
 from bedrock_costs.s3_source import list_log_objects, object_reader, parse_s3_uri, read_object, read_tails, read_text
-from bedrock_costs.spark import PIPELINE_CONF
+from bedrock_costs.spark import PIPELINE_CONF, import_looked_up_classes
 from bedrock_costs.storage import TABLES
 from bedrock_costs.tags import parse_tag_aliases
 
@@ -190,6 +190,7 @@ def main(argv: list[str]) -> None:
     options = resolve_options(argv)
     glue_context = GlueContext(SparkContext.getOrCreate())
     spark = glue_context.spark_session
+    import_looked_up_classes(spark)
     for key, value in PIPELINE_CONF.items():
         spark.conf.set(key, value)
     job = Job(glue_context)

@@ -48,7 +48,7 @@ from bedrock_costs.read import (
 )
 from bedrock_costs.s3_source import list_log_objects, object_reader, parse_s3_uri, read_object, read_tails, read_text
 from bedrock_costs.schemas import INVOCATIONS
-from bedrock_costs.spark import PIPELINE_CONF
+from bedrock_costs.spark import PIPELINE_CONF, import_looked_up_classes
 from bedrock_costs.summary import print_costs, print_run
 from bedrock_costs.tags import DEFAULT_TAG_ALIASES, parse_tag_aliases
 
@@ -180,6 +180,7 @@ class Workbench:
         """Apply the job's Spark settings, find the inputs and pick the sample (the last ``days`` of deliveries
         on Glue; every local object's newest ``sample_objects``).
         """
+        import_looked_up_classes(spark)
         for key, value in PIPELINE_CONF.items():  # what the entry script sets on Glue's session
             spark.conf.set(key, value)
         if is_local(spark):

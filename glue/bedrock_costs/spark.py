@@ -10,6 +10,7 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 
+from py4j.java_gateway import java_import
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
@@ -48,6 +49,25 @@ SESSION_START_CONF = {
     # run on 100k records (README "Performance").
     "spark.sql.codegen.cache.maxEntries": "2000",
 }
+
+# Classes PySpark names by their simple name on nearly every call (``F.col`` looks up ``functions`` each time,
+# 1,333 times in one run). py4j resolves a simple name by trying each package PySpark imported in turn, and
+# each package without the class is a failed class load that searches every jar on Spark's class path: about
+# 11,000 of them a run (five for ``functions``). Imported by their full names, they are a map lookup; each is
+# the class the package search finds.
+LOOKED_UP_BY_NAME = (
+    "org.apache.spark.sql.functions",
+    "org.apache.spark.sql.SparkSession",
+    "org.apache.spark.sql.SparkSession$",
+    "org.apache.spark.sql.Column",
+    "org.apache.spark.api.python.PythonUtils",
+)
+
+
+def import_looked_up_classes(spark: SparkSession) -> None:
+    """Import ``LOOKED_UP_BY_NAME`` into the JVM view PySpark uses (the Glue job's session too)."""
+    for name in LOOKED_UP_BY_NAME:
+        java_import(spark.sparkContext._jvm, name)  # type: ignore[attr-defined]
 
 
 def ensure_java() -> None:
@@ -119,6 +139,7 @@ def local_session(
     for key, value in {**SESSION_START_CONF, **PIPELINE_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    import_looked_up_classes(spark)
     if archive is not None and archive.dump is not None:
         atexit.register(_stop_then_publish, archive, SparkContext._gateway.proc)  # type: ignore[attr-defined]
     spark.sparkContext.setLogLevel("ERROR")
