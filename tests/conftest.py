@@ -33,6 +33,15 @@ def spark() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
+def jvm_view(spark) -> object:
+    """py4j's Java side of the JVM view PySpark resolves class names in: its imports, as the JVM holds them."""
+    from py4j.java_gateway import JavaObject
+
+    server = JavaObject("GATEWAY_SERVER", spark.sparkContext._gateway._gateway_client)
+    return server.getGateway().getDefaultJVMView()
+
+
+@pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small generated log bucket with every record shape, duplicates and corrupt input."""
     from bcr.generate import generate_logs

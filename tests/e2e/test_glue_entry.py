@@ -33,6 +33,7 @@ from bedrock_costs.pipeline import RunFailed
 from bedrock_costs.quality.dqdl import parse
 from bedrock_costs.quality.rulesets import load_rulesets
 from bedrock_costs.schemas import PUBLISHED_TABLES, TABLE_SCHEMAS
+from bedrock_costs.spark import LOOKED_UP_BY_NAME
 
 LOGS_BUCKET, LOGS_PREFIX = "central-bedrock-logs", "bedrock/"
 DATA_BUCKET, DATABASE, JOB = "bcr-data", "bedrock_costs", "bcr-cost-etl"
@@ -162,8 +163,14 @@ def run_job(stack: Stack, corpus: Path, spark, patcher: pytest.MonkeyPatch, patc
 
 
 @pytest.fixture(scope="module")
-def first(stack: Stack, corpus: Path, spark) -> JobRecord:
-    """The first run, shared by the checks below (moto's state is per module)."""
+def first(stack: Stack, corpus: Path, spark, jvm_view) -> JobRecord:
+    """The first run, shared by the checks below (moto's state is per module).
+
+    The test session imported the classes PySpark looks up on every call; they are removed first, so that
+    the job is seen to import them into Glue's session itself.
+    """
+    for name in LOOKED_UP_BY_NAME:
+        jvm_view.removeSingleImport(name)
     with pytest.MonkeyPatch.context() as patcher:
         return run_job(stack, corpus, spark, patcher)
 
@@ -180,6 +187,11 @@ def test_the_job_makes_the_same_tables_as_bcr_etl(first: JobRecord, stack: Stack
     assert first.commits == 1 and first.inits[0][0] == JOB
     # Profiles were fetched from the regions in the logs, the way the job does it on AWS.
     assert first.asked == ["eu-central-1", "us-east-1", "us-west-2"]
+
+
+def test_the_job_imports_the_classes_pyspark_looks_up_into_its_session(first: JobRecord, jvm_view) -> None:
+    imported = dict(jvm_view.getSingleImportsMap())
+    assert {fqn.rsplit(".", 1)[1]: fqn for fqn in LOOKED_UP_BY_NAME}.items() <= imported.items()
 
 
 def test_the_run_is_recorded_with_the_counts_of_bcr_etl(

@@ -20,6 +20,7 @@ from bedrock_costs.discover import discover_local
 from bedrock_costs.quality.rulesets import load_rulesets
 from bedrock_costs.quality.tables import PRICING, catalog_frame, evaluate_rulesets, read_tables
 from bedrock_costs.session import LOCAL_LOGS, LOCAL_TABLES
+from bedrock_costs.spark import LOOKED_UP_BY_NAME
 
 pytestmark = pytest.mark.spark
 
@@ -33,9 +34,14 @@ def code_cells() -> list[str]:
 
 @pytest.fixture(scope="module")
 def notebook(
-    corpus: Path, tmp_path_factory: pytest.TempPathFactory, spark
+    corpus: Path, tmp_path_factory: pytest.TempPathFactory, spark, jvm_view
 ) -> Iterator[tuple[dict[str, Any], Path, str]]:
-    """Every code cell in order in one namespace holding ``spark``, as a local kernel runs them."""
+    """Every code cell in order in one namespace holding ``spark``, as a local kernel runs them.
+
+    Without the imports of the classes PySpark looks up on every call, which a Glue session starts without.
+    """
+    for name in LOOKED_UP_BY_NAME:
+        jvm_view.removeSingleImport(name)
     tables = tmp_path_factory.mktemp("notebook") / "tables"
     with pytest.MonkeyPatch.context() as env:
         env.setenv(LOCAL_LOGS, str(corpus))
@@ -53,6 +59,11 @@ def rows(frame) -> list[tuple]:
     return sorted(
         tuple(str(v) for v in row) for row in frame.drop(*(c for c in LINEAGE if c in frame.columns)).collect()
     )
+
+
+def test_opening_the_workbench_imports_the_classes_pyspark_looks_up(notebook, jvm_view) -> None:
+    imported = dict(jvm_view.getSingleImportsMap())
+    assert {fqn.rsplit(".", 1)[1]: fqn for fqn in LOOKED_UP_BY_NAME}.items() <= imported.items()
 
 
 def test_the_notebook_writes_the_tables_bcr_etl_writes(notebook, corpus: Path, etl_tables: Path, spark) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from unittest.mock import patch
 
-from py4j.java_gateway import JavaObject, JVMView, java_import
+from py4j.java_gateway import JVMView, java_import
 from pyspark.sql import functions as F
 
 from bedrock_costs.discover import discover_local
@@ -29,13 +29,7 @@ def test_a_run_again_in_the_same_session_compiles_none_of_its_code_again(spark) 
     assert compiled.getCount() == before, "the first queries' classes were evicted and compiled again"
 
 
-def _default_jvm_view(spark):
-    """py4j's Java side of the JVM view PySpark resolves names in."""
-    server = JavaObject("GATEWAY_SERVER", spark.sparkContext._gateway._gateway_client)
-    return server.getGateway().getDefaultJVMView()
-
-
-def test_the_classes_pyspark_names_on_every_call_are_imported_by_their_full_names(spark, corpus) -> None:
+def test_the_classes_pyspark_names_on_every_call_are_imported_by_their_full_names(spark, corpus, jvm_view) -> None:
     looked_up: Counter[str] = Counter()
     resolve = JVMView.__getattr__
 
@@ -47,7 +41,7 @@ def test_the_classes_pyspark_names_on_every_call_are_imported_by_their_full_name
     with patch.object(JVMView, "__getattr__", counting):
         plan = parse_lines(read_lines(spark, objects))  # the run's largest plan, built column by column
     assert plan.columns
-    imported = dict(_default_jvm_view(spark).getSingleImportsMap())
+    imported = dict(jvm_view.getSingleImportsMap())
     frequent = {name for name, n in looked_up.items() if n >= 10 and name != "org"}  # "org" is a package
     searched = frequent - imported.keys()
     assert frequent and not searched, f"looked up often, found by a search of the packages: {searched}"
@@ -56,6 +50,6 @@ def test_the_classes_pyspark_names_on_every_call_are_imported_by_their_full_name
         assert imported[simple] == fqn
         # The class the import names is the one PySpark's package imports find.
         view = spark.sparkContext._gateway.new_jvm_view()
-        for package in _default_jvm_view(spark).getStarImports():
+        for package in jvm_view.getStarImports():
             java_import(view, f"{package}.*")
         assert getattr(view, simple)._fqn == fqn
