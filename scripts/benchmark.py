@@ -7,9 +7,11 @@ Not a test: it prints figures. Usage:
 The *floor* is what plain PySpark needs for the least this job must do: read the fields the ledger needs
 with an explicit schema and write them as date-partitioned Parquet, in a fresh JVM with the same session
 settings. The first `bcr etl` run is measured the same way (a whole process on an empty output), so their
-ratio judges the pipeline against Spark itself rather than against the clock. The warm figure excludes
-Spark start-up and JIT warm-up, which is how a Glue job or a long-lived session behaves after its first
-minute.
+ratio judges the pipeline against Spark itself rather than against the clock. Two more floors judge the
+other figures the same way: the *warm floor* is that read-and-write again in the JVM of the warm run (which
+excludes Spark start-up and JIT warm-up, as a Glue job or a long-lived session behaves after its first
+minute), and the *idle floor* is a fresh process that starts Spark, reads the processed-object state and
+writes one row: the least any Spark run that records itself costs, against the run with nothing new.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from bedrock_costs.profiles import load_profile_file
 from bedrock_costs.quality.rulesets import load_rulesets
 from bedrock_costs.quality.tables import evaluate_rulesets, table_datasets
 from bedrock_costs.read import local_object_reader, read_local_tails
-from bedrock_costs.schemas import PIPELINE_RUNS
+from bedrock_costs.schemas import PIPELINE_RUNS, PROCESSED_FILES
 from bedrock_costs.spark import local_class_archive, local_session
 
 
@@ -86,6 +88,14 @@ def floor(logs: Path, out: Path) -> None:
         F.date_format(F.to_timestamp("timestamp"), "yyyy-MM-dd").alias("usage_date"),
     )
     flat.write.mode("overwrite").partitionBy("usage_date").parquet(str(out))
+
+
+def idle_floor(tables: Path, out: Path) -> None:
+    """Spark's own floor for a run that finds nothing new (run in a fresh process by ``main``): start Spark,
+    read the processed-object state, write one row."""
+    spark = local_session()
+    spark.read.schema(PROCESSED_FILES).parquet(storage.table_path(str(tables), storage.STATE)).count()
+    spark.createDataFrame([(1,)], "n long").write.mode("overwrite").parquet(str(out))
 
 
 def year_of_history(tables: Path, days: int = 365, runs_a_day: int = 24) -> None:
@@ -190,6 +200,13 @@ def timed_run(spark, logs: Path, out: Path) -> tuple[float, RunSummary]:
     return time.perf_counter() - start, summary
 
 
+def timed_floor(logs: Path, out: Path) -> float:
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    floor(logs, out)
+    return time.perf_counter() - start
+
+
 def timed_quality(spark, tables: Path) -> tuple[float, int, int]:
     """Seconds to evaluate every ruleset (as of an hour after the newest request), rules run, rules passed."""
     datasets = table_datasets(spark, str(tables), load_catalog(DEFAULT_CATALOG))
@@ -207,6 +224,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("LOGS", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--idle-floor", nargs=2, type=Path, metavar=("TABLES", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--year-of-history", type=Path, metavar="OUT", help=argparse.SUPPRESS)
     parser.add_argument(
         "--hourly",
@@ -217,13 +235,14 @@ def main() -> None:
     parser.add_argument(
         "--whole-runs-only",
         action="store_true",
-        help="only the floor, the first `bcr etl` and the no-new-data run (whole processes): for large corpora",
+        help="only the floor, the first `bcr etl`, the idle floor and the no-new-data runs (whole processes): for "
+        "large corpora",
     )
     parser.add_argument(
         "--repeat",
         type=int,
         default=1,
-        help="measure the whole processes this many times (the floor and the first run back to back) and print "
+        help="measure the whole processes this many times (each floor and its run back to back) and print "
         "the medians with their range: this machine's speed moves from minute to minute",
     )
     parser.add_argument(
@@ -234,6 +253,9 @@ def main() -> None:
         parser.error(f"--repeat must be at least 1, not {args.repeat}")
     if args.floor:
         floor(*args.floor)
+        return
+    if args.idle_floor:
+        idle_floor(*args.idle_floor)
         return
     if args.year_of_history:
         year_of_history(args.year_of_history)
@@ -265,9 +287,23 @@ def main() -> None:
         f"{manifest['lines'] / first_s:.0f} lines/s"
     )
     print(f"  {stage_times(first_run)}")
-    idle = [whole_process(*etl_args(logs, first_out)) for _ in range(args.repeat)]
-    idle_s, idle_run = middle(idle)
-    print(f"no new files (whole `bcr etl` process incl. Spark start): {idle_s:.1f} s{spread([s for s, _ in idle])}")
+    idle_pairs = [
+        (
+            whole_process(__file__, "--idle-floor", str(first_out), str(args.workdir / "floor-idle"))[0],
+            whole_process(*etl_args(logs, first_out)),
+        )
+        for _ in range(args.repeat)
+    ]
+    idle_floors, idle = [f for f, _ in idle_pairs], [run for _, run in idle_pairs]
+    idle_floor_s, (idle_s, idle_run) = middle(idle_floors), middle(idle)
+    print(
+        f"idle floor (start Spark, read the state, write one row; whole process): {idle_floor_s:.1f} s"
+        f"{spread(idle_floors)}"
+    )
+    print(
+        f"no new files (whole `bcr etl` process incl. Spark start): {idle_s:.1f} s{spread([s for s, _ in idle])}  "
+        f"{idle_s / idle_floor_s:.2f}x the idle floor"
+    )
     print(f"  {stage_times(idle_run)}", flush=True)
     year_out = args.workdir / "tables-year"
     shutil.rmtree(year_out, ignore_errors=True)
@@ -289,6 +325,8 @@ def main() -> None:
     cold, _ = timed_run(spark, logs, args.workdir / "tables-cold")
     warm, summary = timed_run(spark, logs, args.workdir / "tables")
     quality, rules, passed = timed_quality(spark, args.workdir / "tables")
+    # Spark's own read-and-write in this JVM: its first time compiles the floor's own queries.
+    warm_floor = [timed_floor(logs, args.workdir / "floor") for _ in range(2)][-1]
 
     lines = summary.lines_read
     print(f"spark start:          {spark_start:6.1f} s")
@@ -298,6 +336,10 @@ def main() -> None:
         f"({compressed / 1e6 / warm:.1f} MB/s gzip)"
     )
     print("  stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items()))
+    print(
+        f"warm floor (the floor again in this JVM): {warm_floor:.1f} s  {lines / warm_floor:8.0f} records/s; "
+        f"the warm run is {warm / warm_floor:.2f}x it"
+    )
     print(f"reconciled: {summary.reconciled}")
     print(f"data quality: {rules} rules on the whole tables in {quality:.1f} s ({passed} passed)")
     report_figures(args.workdir / "tables", args.definitions, args.workdir / "report.html")
