@@ -295,6 +295,7 @@ def main() -> None:
         for _ in range(args.repeat)
     ]
     idle_floors, idle = [f for f, _ in idle_pairs], [run for _, run in idle_pairs]
+    idle_ratios = [run / floor for floor, (run, _) in idle_pairs]
     idle_floor_s, (idle_s, idle_run) = middle(idle_floors), middle(idle)
     print(
         f"idle floor (start Spark, read the state, write one row; whole process): {idle_floor_s:.1f} s"
@@ -302,7 +303,7 @@ def main() -> None:
     )
     print(
         f"no new files (whole `bcr etl` process incl. Spark start): {idle_s:.1f} s{spread([s for s, _ in idle])}  "
-        f"{idle_s / idle_floor_s:.2f}x the idle floor"
+        f"{middle(idle_ratios):.2f}x the idle floor{spread(idle_ratios, 'x', 2)}"
     )
     print(f"  {stage_times(idle_run)}", flush=True)
     year_out = args.workdir / "tables-year"
