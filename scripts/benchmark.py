@@ -131,15 +131,38 @@ def year_of_history(tables: Path, days: int = 365, runs_a_day: int = 24) -> None
 Measured = TypeVar("Measured")
 
 
-def floor_and_first(logs: Path, workdir: Path, first_out: Path) -> tuple[float, float, str]:
-    """The floor, then the first `bcr etl` into an emptied ``first_out``, back to back: their ratio is taken
-    under the same load, which moves on a shared machine from one minute to the next."""
+Pair = tuple[float, tuple[float, str]]
+"""A floor's seconds, then the (seconds, output) of the run it judges, measured back to back: their ratio is
+taken under the same load, which moves on a shared machine from one minute to the next."""
+
+
+def floor_and_first(logs: Path, workdir: Path, first_out: Path) -> Pair:
+    """The floor, then the first `bcr etl` into an emptied ``first_out``."""
     floor_out = workdir / "floor"
     for out in (floor_out, first_out):
         shutil.rmtree(out, ignore_errors=True)
     floor_s, _ = whole_process(__file__, "--floor", str(logs), str(floor_out))
-    first_s, first_run = whole_process(*etl_args(logs, first_out))
-    return floor_s, first_s, first_run
+    return floor_s, whole_process(*etl_args(logs, first_out))
+
+
+def idle_floor_and_run(logs: Path, workdir: Path, tables: Path) -> Pair:
+    """The idle floor, then a `bcr etl` that finds nothing new in ``tables``."""
+    idle_s, _ = whole_process(__file__, "--idle-floor", str(tables), str(workdir / "floor-idle"))
+    return idle_s, whole_process(*etl_args(logs, tables))
+
+
+def against_floor(pairs: Sequence[Pair], floor_name: str) -> tuple[str, str, float, str]:
+    """(the floor's figure, the run's figure with its ratio to the floor, the run's seconds and output): the
+    medians of repeated pairs, with their ranges."""
+    floors, runs = [f for f, _ in pairs], [run for _, run in pairs]
+    ratios = [run_s / floor_s for floor_s, (run_s, _) in pairs]
+    run_s, output = middle(runs)
+    return (
+        f"{middle(floors):6.1f} s{spread(floors)}",
+        f"{run_s:6.1f} s{spread([s for s, _ in runs])}  {middle(ratios):.2f}x the {floor_name}{spread(ratios, 'x', 2)}",
+        run_s,
+        output,
+    )
 
 
 def middle(values: Sequence[Measured]) -> Measured:
@@ -276,35 +299,17 @@ def main() -> None:
 
     first_out = args.workdir / "tables-first"
     pairs = [floor_and_first(logs, args.workdir, first_out) for _ in range(args.repeat)]
-    floors = [floor for floor, _, _ in pairs]
-    firsts = [(first, output) for _, first, output in pairs]
-    ratios = [first / floor for floor, first, _ in pairs]
-    floor_s, (first_s, first_run), ratio = middle(floors), middle(firsts), middle(ratios)
-    print(f"floor (plain PySpark read + partitioned write, whole process): {floor_s:6.1f} s{spread(floors)}")
+    floor_text, first_text, first_s, first_run = against_floor(pairs, "floor")
+    print(f"floor (plain PySpark read + partitioned write, whole process): {floor_text}")
     print(
-        f"first `bcr etl` (whole process, empty output):                {first_s:6.1f} s"
-        f"{spread([f for f, _ in firsts])}  {ratio:.2f}x the floor{spread(ratios, 'x', 2)}, "
+        f"first `bcr etl` (whole process, empty output):                {first_text}, "
         f"{manifest['lines'] / first_s:.0f} lines/s"
     )
     print(f"  {stage_times(first_run)}")
-    idle_pairs = [
-        (
-            whole_process(__file__, "--idle-floor", str(first_out), str(args.workdir / "floor-idle"))[0],
-            whole_process(*etl_args(logs, first_out)),
-        )
-        for _ in range(args.repeat)
-    ]
-    idle_floors, idle = [f for f, _ in idle_pairs], [run for _, run in idle_pairs]
-    idle_ratios = [run / floor for floor, (run, _) in idle_pairs]
-    idle_floor_s, (idle_s, idle_run) = middle(idle_floors), middle(idle)
-    print(
-        f"idle floor (start Spark, read the state, write one row; whole process): {idle_floor_s:.1f} s"
-        f"{spread(idle_floors)}"
-    )
-    print(
-        f"no new files (whole `bcr etl` process incl. Spark start): {idle_s:.1f} s{spread([s for s, _ in idle])}  "
-        f"{middle(idle_ratios):.2f}x the idle floor{spread(idle_ratios, 'x', 2)}"
-    )
+    idle_pairs = [idle_floor_and_run(logs, args.workdir, first_out) for _ in range(args.repeat)]
+    idle_floor_text, idle_text, _, idle_run = against_floor(idle_pairs, "idle floor")
+    print(f"idle floor (start Spark, read the state, write one row; whole process): {idle_floor_text}")
+    print(f"no new files (whole `bcr etl` process incl. Spark start): {idle_text}")
     print(f"  {stage_times(idle_run)}", flush=True)
     year_out = args.workdir / "tables-year"
     shutil.rmtree(year_out, ignore_errors=True)
@@ -326,8 +331,8 @@ def main() -> None:
     cold, _ = timed_run(spark, logs, args.workdir / "tables-cold")
     warm, summary = timed_run(spark, logs, args.workdir / "tables")
     quality, rules, passed = timed_quality(spark, args.workdir / "tables")
-    # Spark's own read-and-write in this JVM: its first time compiles the floor's own queries.
-    warm_floor = [timed_floor(logs, args.workdir / "floor") for _ in range(2)][-1]
+    timed_floor(logs, args.workdir / "floor")  # Spark's own read-and-write once in this JVM: compiles its queries
+    warm_floor = timed_floor(logs, args.workdir / "floor")
 
     lines = summary.lines_read
     print(f"spark start:          {spark_start:6.1f} s")
